@@ -1,0 +1,1 @@
+"""gigroom's order engine: commands in, events out, policies as data. No I/O here."""

@@ -1,0 +1,31 @@
+"""Durations as people write them: 30m, 48h, 5d, 1w, or combinations like 1d12h."""
+
+import re
+from datetime import timedelta
+
+from core.errors import Refused
+
+_PART = re.compile(r"(\d+)\s*([wdhms])")
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str) -> timedelta:
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned.isdigit():
+        cleaned += "d"
+    parts = _PART.findall(cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise Refused(f"'{text}' is not a duration: write it like 48h, 3d or 1d12h.")
+    return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds == 0:
+        return "0m"
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m")) if v]
+    return sign + ("".join(parts) or f"{seconds}s")
