@@ -63,7 +63,7 @@ class Engine:
                 return Outcome(ref, replayed=True)
             now = self.clock.now()
             community = _community(uow, command.actor.community_id)
-            actor = _with_admin(command.actor, community.policy)
+            actor = with_admin(command.actor, community.policy)
             command = replace(command, actor=actor)
             ctx = Context(uow, now, [])
             ref = HANDLERS[type(command)](ctx, command)
@@ -130,9 +130,9 @@ class Engine:
 
 
 def _save_order(uow: UnitOfWork, order: Order, now: datetime) -> None:
+    uow.orders.save(order)  # first: a concurrent change to the order is found before any money moves
     for txn in order.transactions:
         uow.ledger.post(order.community_id, txn, now)
-    uow.orders.save(order)
 
 
 def _drain(order: Order) -> list[ev.Event]:
@@ -160,7 +160,8 @@ def _community(uow: UnitOfWork, community_id: str) -> Community:
     return community
 
 
-def _with_admin(actor: Actor, policy: Policy) -> Actor:
+def with_admin(actor: Actor, policy: Policy) -> Actor:
+    """The actor, an admin too when the community's policy names them."""
     return actor if actor.is_admin or actor.user_id not in policy.admins else replace(actor, is_admin=True)
 
 

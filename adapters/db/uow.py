@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -95,9 +95,14 @@ class _Orders:
         self._sync_timers(order)
 
     def save(self, order: Order) -> None:
+        """Write the order first, version-checked, so that a concurrent change is found before anything else."""
         row = self.rows[order.id]
         for name, value in self._columns(order).items():
             setattr(row, name, value)
+        try:
+            self.session.flush()
+        except StaleDataError:
+            raise Conflict() from None
         self._sync_timers(order)
 
     def _columns(self, order: Order) -> dict[str, Any]:
@@ -222,11 +227,23 @@ class SqlUnitOfWork:
         except StaleDataError:
             self.session.rollback()
             raise Conflict() from None
+        except OperationalError as error:
+            self.session.rollback()
+            if _retryable(error):
+                raise Conflict() from None
+            raise
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.session.rollback()
         self.session.close()
+        if isinstance(error, OperationalError) and _retryable(error):
+            raise Conflict() from error
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """Deadlocks, serialization failures and SQLite's lock timeout: the transaction can simply run again."""
+    return getattr(error.orig, "sqlstate", None) in {"40001", "40P01"} or "database is locked" in str(error.orig)
 
 
 def _listing_columns(item: Listing) -> dict[str, Any]:

@@ -1,0 +1,469 @@
+"""The terminal shell: play any party of an order, see its board and every update as text.
+
+An adapter like Slack's and Discord's: it turns lines into the core's commands and shows the
+core's events, through the same ports.
+"""
+
+import asyncio
+import shutil
+import sys
+from argparse import Namespace
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from adapters.db.queries import Queries
+from adapters.files.local import LocalFileStore
+from adapters.shell.parser import PARSERS, REFERENCES, ShellError, parse
+from adapters.text import board_lines, describe, money, when
+from core import commands as c
+from core.actor import Actor
+from core.durations import parse_duration
+from core.engine import Outcome, with_admin
+from core.errors import Refused
+from core.events import Event, OrderEvent
+from core.lifecycle import Role
+from core.money import parse_amount
+from core.order import Order
+from core.order_parts import DeliveryKind, FileRef, Resolution
+from core.ports import Clock, FileTooLarge
+from core.terms import Extra, Service
+from core.views import board, visible_deliveries
+
+PLATFORM = "shell"
+
+
+class Runtime(Protocol):
+    clock: Clock
+    queries: Queries
+    files: LocalFileStore
+
+    async def handle(self, command: c.Command) -> Outcome: ...
+
+    async def settle(self) -> None:
+        """Fire the timers that are due and show every pending update, now."""
+        ...
+
+    def advance(self, duration_text: str) -> str:
+        """Sandbox only: move the clock forward; refuses otherwise."""
+        ...
+
+    def invoice(self, order: Order) -> bytes: ...
+
+
+class Shell:
+    platform = PLATFORM
+
+    def __init__(self, runtime: Runtime, community_id: str, user: str, out: Callable[[str], None] = print,
+                 strict: bool = False) -> None:
+        self.runtime, self.community_id, self.user, self.out, self.strict = runtime, community_id, user, out, strict
+        self.failures = 0
+        self.refs: dict[str, str] = {}  # what @order, @listing, @offer and @withdrawal stand for
+
+    # ---- the sink: order updates as they are sent ----------------------------------------------------
+    async def deliver(self, event: Event) -> None:
+        if event.community_id != self.community_id:
+            return
+        tag = f"[{event.order_id}] " if isinstance(event, OrderEvent) else ""
+        self.out(f"📣 {tag}{describe(event)}")
+        if isinstance(event, OrderEvent):
+            for user in event.owed_by:
+                self.out(f"   ✉ to {user}: your turn on order {event.order_id}: {event.owed}.")
+
+    # ---- the loop --------------------------------------------------------------------------------------
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.community_id, self.user)
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.user}> "
+
+    async def run(self, lines: AsyncIterator[str], echo: bool) -> int:
+        self.out("gigroom shell: type help for the commands, quit to leave.")
+        await self.runtime.settle()
+        async for line in lines:
+            if echo and line.strip():
+                self.out(f"{self.prompt}{line.rstrip()}")
+            if not await self.execute(line):
+                break
+            if self.strict and self.failures:
+                return 1
+        return 1 if self.strict and self.failures else 0
+
+    async def execute(self, line: str) -> bool:
+        """Run one line; False when the shell should end."""
+        try:
+            parsed = parse(line, self.refs)
+            if parsed is None:
+                return True
+            name, args = parsed
+            for field in ("order", "listing", "offer", "withdrawal"):
+                self._remember(getattr(args, field, None))
+            if name == "quit":
+                return False
+            await getattr(self, "_" + name.replace("-", "_"))(args)
+        except (Refused, ShellError) as refusal:
+            self.failures += 1
+            self.out(f"✗ {refusal.reason if isinstance(refusal, Refused) else refusal}")
+        await self.runtime.settle()
+        return True
+
+    async def _do(self, command: type[c.Command], **fields: object) -> Outcome:
+        outcome = await self.runtime.handle(command(actor=self.actor, **fields))  # type: ignore[arg-type]
+        self._remember(outcome.ref)
+        return outcome
+
+    def _remember(self, ref: str | None) -> None:
+        if ref and ref[:1].upper() in REFERENCES and len(ref) == 8:
+            self.refs[REFERENCES[ref[:1].upper()]] = ref.upper()
+
+    # ---- who you are -----------------------------------------------------------------------------------
+    async def _help(self, args: Namespace) -> None:
+        if args.command:
+            parser = PARSERS.get(args.command)
+            if parser is None:
+                raise ShellError(f"there is no command '{args.command}'")
+            self.out(parser.format_help().strip())
+            return
+        width = max(map(len, PARSERS))
+        for name, parser in PARSERS.items():
+            self.out(f"  {name.ljust(width)}  {parser.description}")
+
+    async def _as(self, args: Namespace) -> None:
+        name = args.user.strip()
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            raise ShellError("a name is letters, digits, - and _")
+        self.user = name
+        self.out(f"You are now {self.user}{' (admin)' if self._admin().is_admin else ''}.")
+
+    async def _whoami(self, args: Namespace) -> None:
+        self.out(f"You are {self.user}{' (admin)' if self._admin().is_admin else ''}.")
+
+    def _admin(self) -> Actor:
+        community = self.runtime.queries.community(self.community_id)
+        return with_admin(self.actor, community.policy) if community else self.actor
+
+    def _need_admin(self) -> None:
+        if not self._admin().is_admin:
+            raise Refused("Only admins can do that.")
+
+    def _currency(self, given: str | None) -> str:
+        community = self.runtime.queries.community(self.community_id)
+        return (given or (community.policy.currency if community else "USD")).upper()
+
+    # ---- listings and offers -----------------------------------------------------------------------------
+    def _service(self, args: Namespace, base: Service | None = None) -> Service:
+        currency = self._currency(args.currency or (base.currency if base else None))
+        extras = tuple(_extra(text, currency) for text in args.extra)
+        fields = {"title": args.title, "description": args.description, "delivery_days": args.days,
+                  "deliveries": args.deliveries, "licence": args.licence}
+        given = {k: v for k, v in fields.items() if v is not None}
+        if args.price is not None:
+            given["price"] = parse_amount(args.price, currency)
+        if extras:
+            given["extras"] = extras
+        if args.question:
+            given["questions"] = tuple(args.question)
+        return replace(base or Service("", "", 0, currency, 1), currency=currency, **given)
+
+    async def _listing(self, args: Namespace) -> None:
+        await self._do(c.CreateListing, service=self._service(args))
+
+    async def _edit_listing(self, args: Namespace) -> None:
+        listing = self.runtime.queries.listing(args.listing.upper())
+        if listing is None or listing.community_id != self.community_id:
+            raise Refused(f"There is no listing {args.listing} here.")
+        active = False if args.pause else True if args.resume else None
+        changed = any(getattr(args, k) not in (None, []) for k in
+                      ("title", "price", "days", "description", "deliveries", "licence", "extra", "question"))
+        service = self._service(args, listing.service) if changed else None
+        await self._do(c.UpdateListing, listing_id=listing.id, service=service, active=active)
+
+    async def _listings(self, args: Namespace) -> None:
+        found = self.runtime.queries.listings(self.community_id, self.user if args.mine else None,
+                                              active_only=not args.mine)
+        if not found:
+            self.out("No listings yet: a seller creates one with the listing command.")
+        for item in found:
+            s = item.service
+            paused = "" if item.active else " (paused)"
+            self.out(f"{item.id}  {s.title}{paused} · {money(s.price, s.currency)} · {s.delivery_days}d · "
+                     f"{s.deliveries} deliveries · by {item.seller_id}")
+            for extra in s.extras:
+                self.out(f"    extra {extra.code}: {extra.name} +{money(extra.price, s.currency)}")
+            for question in s.questions:
+                self.out(f"    asks: {question}")
+
+    async def _offer(self, args: Namespace) -> None:
+        await self._do(c.MakeOffer, buyer_id=args.buyer, service=self._service(args))
+
+    async def _offers(self, args: Namespace) -> None:
+        found = self.runtime.queries.offers(self.community_id, self.user)
+        if not found:
+            self.out("No open custom offers.")
+        for offer in found:
+            s = offer.service
+            self.out(f"{offer.id}  {s.title} · {money(s.price, s.currency)} · from {offer.seller_id} to "
+                     f"{offer.buyer_id} · open until {when(offer.expires_at)}")
+
+    async def _accept_offer(self, args: Namespace) -> None:
+        await self._do(c.AnswerOffer, offer_id=args.offer, accept=True)
+
+    async def _decline_offer(self, args: Namespace) -> None:
+        await self._do(c.AnswerOffer, offer_id=args.offer, accept=False)
+
+    async def _withdraw_offer(self, args: Namespace) -> None:
+        await self._do(c.WithdrawOffer, offer_id=args.offer)
+
+    # ---- orders --------------------------------------------------------------------------------------------
+    async def _order(self, args: Namespace) -> None:
+        await self._do(c.PlaceOrder, listing_id=args.listing, extras=tuple(args.extra))
+
+    async def _orders(self, args: Namespace) -> None:
+        if args.all:
+            self._need_admin()
+        found = self.runtime.queries.orders(self.community_id, None if args.all else self.user)
+        if not found:
+            self.out("No orders.")
+        now = self.runtime.clock.now()
+        for order in found:
+            view = board(order, self.actor, now)
+            role = "buyer" if order.buyer_id == self.user else "seller" if order.seller_id == self.user else "-"
+            self.out(f"{order.id}  {view.status} · {order.terms.title} · you: {role} · {view.countdown or '-'}")
+
+    def _find(self, order_id: str) -> Order:
+        order = self.runtime.queries.order(order_id.strip().upper())
+        if order is None or order.community_id != self.community_id:
+            raise Refused(f"There is no order {order_id} here.")
+        return order
+
+    async def _board(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        for line in board_lines(board(order, self._admin(), self.runtime.clock.now())):
+            self.out(line)
+
+    async def _history(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        if not order.roles(self._admin()):
+            raise Refused(f"Order {order.id} is not yours.")
+        for event in self.runtime.queries.history(order.id):
+            self.out(f"{when(event.at)}  {describe(event)}")
+
+    async def _requirements(self, args: Namespace) -> None:
+        await self._do(c.SubmitRequirements, order_id=args.order, answers=tuple(args.answers))
+
+    async def _accept(self, args: Namespace) -> None:
+        await self._do(c.AcceptOrder, order_id=args.order)
+
+    async def _decline(self, args: Namespace) -> None:
+        await self._do(c.DeclineOrder, order_id=args.order, reason=args.reason)
+
+    async def _files(self, order_id: str, paths: list[str]) -> tuple[FileRef, ...]:
+        limit = self._find(order_id).policy.max_file_bytes
+        refs = []
+        for path in paths:
+            try:
+                refs.append(await self.runtime.files.put_path(Path(path).expanduser(), limit))
+            except FileNotFoundError:
+                raise Refused(f"There is no file at {path}.") from None
+            except FileTooLarge as error:
+                raise Refused(f"{path} is larger than {error.limit:,} bytes, the limit for one file: "
+                              "share a link to it instead (--link).") from None
+        return tuple(refs)
+
+    async def _work(self, args: Namespace) -> dict[str, object]:
+        return {"order_id": args.order, "description": args.description,
+                "files": await self._files(args.order, args.file), "links": tuple(args.link)}
+
+    async def _draft(self, args: Namespace) -> None:
+        kind = DeliveryKind.FINAL if args.final else DeliveryKind.PREVIEW
+        await self._do(c.SaveDraft, kind=kind, **await self._work(args))
+
+    async def _deliver(self, args: Namespace) -> None:
+        kind = DeliveryKind.FINAL if args.final else DeliveryKind.PREVIEW
+        await self._do(c.DeliverOrder, kind=kind, confirm_no_file=args.no_file, from_draft=args.draft,
+                       **await self._work(args))
+
+    async def _more_time(self, args: Namespace) -> None:
+        await self._do(c.RequestMoreTime, order_id=args.order, extra=parse_duration(args.duration),
+                       reason=args.reason)
+
+    async def _answer_time(self, args: Namespace) -> None:
+        await self._do(c.AnswerTimeRequest, order_id=args.order, approve=args.answer == "yes")
+
+    async def _problem(self, args: Namespace) -> None:
+        await self._do(c.ReportProblem, order_id=args.order, reason=args.reason)
+
+    async def _withdraw_problem(self, args: Namespace) -> None:
+        await self._do(c.WithdrawProblem, order_id=args.order)
+
+    async def _accept_delivery(self, args: Namespace) -> None:
+        await self._do(c.AcceptDelivery, order_id=args.order)
+
+    async def _modify(self, args: Namespace) -> None:
+        await self._do(c.RequestModification, order_id=args.order, message=args.message)
+
+    async def _extend_review(self, args: Namespace) -> None:
+        await self._do(c.ExtendReview, order_id=args.order, extra=parse_duration(args.duration))
+
+    async def _final_work(self, args: Namespace) -> None:
+        await self._do(c.SendFinalWork, confirm_no_file=args.no_file, from_draft=args.draft,
+                       **await self._work(args))
+
+    async def _already_sent(self, args: Namespace) -> None:
+        await self._do(c.ConfirmAlreadySent, order_id=args.order)
+
+    async def _review(self, args: Namespace) -> None:
+        await self._do(c.LeaveReview, order_id=args.order, rating=args.rating, text=args.text)
+
+    async def _respond(self, args: Namespace) -> None:
+        await self._do(c.RespondToReview, order_id=args.order, text=args.text)
+
+    async def _ask_cancel(self, args: Namespace) -> None:
+        await self._do(c.RequestCancellation, order_id=args.order, reason=args.reason)
+
+    async def _answer_cancel(self, args: Namespace) -> None:
+        await self._do(c.AnswerCancellation, order_id=args.order, agree=args.answer == "yes")
+
+    async def _cancel(self, args: Namespace) -> None:
+        await self._do(c.CancelOrder, order_id=args.order, reason=args.reason)
+
+    async def _cancel_late(self, args: Namespace) -> None:
+        await self._do(c.CancelLateOrder, order_id=args.order)
+
+    async def _tip(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        await self._do(c.Tip, order_id=order.id, amount=parse_amount(args.amount, order.terms.currency))
+
+    async def _say(self, args: Namespace) -> None:
+        await self._do(c.PostMessage, order_id=args.order, text=args.text)
+
+    async def _invoice(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        if not order.roles(self._admin()):
+            raise Refused(f"Order {order.id} is not yours.")
+        path = Path(args.path or f"invoice-{order.id}.pdf").expanduser()
+        data = self.runtime.invoice(order)
+        await asyncio.to_thread(path.write_bytes, data)
+        self.out(f"Sales invoice for order {order.id} saved to {path} ({len(data):,} bytes).")
+
+    async def _download(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        roles = order.roles(self._admin())
+        if not roles:
+            raise Refused(f"Order {order.id} is not yours.")
+        folder = Path(args.folder).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        copied = 0
+        for delivery in visible_deliveries(order, roles):
+            for ref in delivery.files:
+                target = folder / f"{order.id}-{delivery.number}-{ref.name}"
+                await asyncio.to_thread(shutil.copyfile, self.runtime.files.path(ref), target)
+                self.out(f"  {target} ({ref.size:,} bytes, sha256 {ref.sha256})")
+                copied += 1
+        if order.final_work and not order.final_work_released and not roles & {Role.SELLER, Role.ADMIN}:
+            self.out("The final work is released once you leave a review and flame rating.")
+        self.out(f"{copied} file(s) copied.")
+
+    # ---- money ---------------------------------------------------------------------------------------------
+    async def _balance(self, args: Namespace) -> None:
+        found = self.runtime.queries.balances(self.community_id, self.user)
+        if not found:
+            self.out("No earnings yet.")
+        for b in found:
+            self.out(f"{b.currency}: pending {money(b.pending, b.currency)} · available {money(b.available, b.currency)}"
+                     f" · being withdrawn {money(b.withdrawing, b.currency)} · paid out {money(b.paid_out, b.currency)}")
+
+    async def _withdraw(self, args: Namespace) -> None:
+        currency = self._currency(args.currency)
+        await self._do(c.RequestWithdrawal, amount=parse_amount(args.amount, currency), currency=currency)
+
+    # ---- admins ---------------------------------------------------------------------------------------------
+    async def _policy(self, args: Namespace) -> None:
+        if args.setting:
+            if args.value is None:
+                raise ShellError("give the setting's new value, such as: policy clearance 0m")
+            await self._do(c.SetPolicy, setting=args.setting, value=args.value)
+            return
+        community = self.runtime.queries.community(self.community_id)
+        assert community is not None
+        for name, value in community.policy.describe().items():
+            self.out(f"  {name} = {value}")
+
+    async def _problems(self, args: Namespace) -> None:
+        self._need_admin()
+        found = self.runtime.queries.orders(self.community_id, paused=True)
+        if not found:
+            self.out("No open problem reports.")
+        for order in found:
+            assert order.problem
+            self.out(f"{order.id}  {order.state.label} · reported by the {order.problem.by.value} "
+                     f"{when(order.problem.at)}: {order.problem.reason}")
+
+    async def _resolve(self, args: Namespace) -> None:
+        order = self._find(args.order)
+        refund = None if args.refund is None else _refund(args.refund, order.terms.currency)
+        extra = parse_duration(args.by) if args.by else parse_duration("0m")
+        await self._do(c.Resolve, order_id=order.id, resolution=Resolution(args.outcome), extra=extra,
+                       refund=refund, note=args.note)
+
+    async def _withdrawals(self, args: Namespace) -> None:
+        self._need_admin()
+        found = self.runtime.queries.withdrawals(self.community_id, None if args.all else "requested")
+        if not found:
+            self.out("No withdrawals waiting.")
+        for w in found:
+            self.out(f"{w.id}  {w.state.value} · {money(w.amount, w.currency)} to {w.seller_id} · asked "
+                     f"{when(w.requested_at)}")
+
+    async def _pay(self, args: Namespace) -> None:
+        await self._do(c.PayWithdrawal, withdrawal_id=args.withdrawal, reference=args.reference)
+
+    async def _advance(self, args: Namespace) -> None:
+        self.out(self.runtime.advance(args.duration))
+
+
+def _refund(text: str, currency: str) -> int:
+    """A refund amount: zero is allowed here (the seller keeps everything)."""
+    return 0 if text.strip().strip("0.") == "" else parse_amount(text, currency)
+
+
+def _extra(text: str, currency: str) -> Extra:
+    parts = text.split(":")
+    if len(parts) < 3:
+        raise ShellError(f"an extra is CODE:NAME:PRICE, such as nda:NDA:10 or fast:24h delivery:15:days=-2; not '{text}'")
+    code, name, price, *options = parts
+    fields: dict[str, object] = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key == "nda":
+            fields["nda"] = True
+        elif key in ("days", "deliveries"):
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                raise ShellError(f"{key} takes a whole number, not '{value}'") from None
+        else:
+            raise ShellError(f"an extra's options are days=N, deliveries=N and nda, not '{option}'")
+    return Extra(code.strip(), name.strip(), parse_amount(price, currency) if price.strip() != "0" else 0,
+                 **fields)  # type: ignore[arg-type]
+
+
+async def stdin_lines(interactive: bool, prompt: Callable[[], str]) -> AsyncIterator[str]:
+    """Lines from the terminal (with a prompt) or from a script on standard input."""
+    while True:
+        try:
+            if interactive:
+                line = await asyncio.to_thread(input, prompt())
+            else:
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line:
+                    return
+        except EOFError:
+            return
+        yield line
+
+
+RuntimeFactory = Callable[[], Awaitable[Runtime]]

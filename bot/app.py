@@ -1,0 +1,94 @@
+"""The one place that wires gigroom together: database, engine, files, relay, timers, adapters."""
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+
+from adapters.clock import OffsetClock, SystemClock
+from adapters.db.connect import connect
+from adapters.db.migrate import upgrade
+from adapters.db.queries import Queries
+from adapters.db.uow import SqlUnitOfWork
+from adapters.files.invoice import render_invoice
+from adapters.files.local import LocalFileStore
+from adapters.relay import OutboxRelay, Sink
+from adapters.scheduler import TimerScheduler
+from bot.settings import Settings
+from core.commands import Command
+from core.community import Community
+from core.durations import format_duration, parse_duration
+from core.engine import Engine, Outcome
+from core.errors import Refused
+from core.order import Order
+from core.policy import Policy
+
+log = logging.getLogger("gigroom")
+
+
+class Gigroom:
+    """A running gigroom: commands go in through `handle`, events leave through the relay's sinks."""
+
+    def __init__(self, settings: Settings, sandbox: bool = False) -> None:
+        self.settings = settings
+        self.sandbox = OffsetClock() if sandbox else None
+        self.clock = self.sandbox or SystemClock()
+        self.database = connect(settings.database_url, settings.sqlite_synchronous)
+        self.engine = Engine(lambda: SqlUnitOfWork(self.database, self.clock.now), self.clock)
+        self.queries = Queries(self.database)
+        self.files = LocalFileStore(Path(settings.files_dir))
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.relay = OutboxRelay(self.database, [], self.clock.now, self.name)
+        self.timers = TimerScheduler(self.engine, timedelta(seconds=settings.sweep_interval),
+                                     on_fired=lambda _: self.relay.poke())
+        self._tasks: list[asyncio.Task[None]] = []
+        if self.sandbox:
+            self._offset_file = Path(settings.files_dir).parent / "sandbox-clock"
+            if self._offset_file.exists():
+                self.sandbox.offset = parse_duration(self._offset_file.read_text().strip() or "0m")
+
+    def migrate(self) -> None:
+        upgrade(self.database)
+
+    def add_sink(self, sink: Sink) -> None:
+        self.relay.sinks[sink.platform] = sink
+
+    def community(self, platform: str, external_id: str, name: str, admins: tuple[str, ...] = ()) -> Community:
+        return self.engine.ensure_community(platform, external_id, name, Policy(admins=admins))
+
+    async def handle(self, command: Command) -> Outcome:
+        outcome = await asyncio.to_thread(self.engine.handle, command)
+        if outcome.events:
+            self.relay.poke()
+            await self.timers.poke()
+        return outcome
+
+    async def settle(self) -> None:
+        await self.timers.sweep()
+        await self.relay.run_once()
+
+    def advance(self, duration_text: str) -> str:
+        if self.sandbox is None:
+            raise Refused("Only the sandbox shell (gigroom shell --sandbox) can move the clock.")
+        self.sandbox.advance(parse_duration(duration_text))
+        self._offset_file.write_text(format_duration(self.sandbox.offset))
+        return f"The sandbox clock now reads {self.clock.now():%a %d %b %Y %H:%M} UTC."
+
+    def invoice(self, order: Order) -> bytes:
+        community = self.queries.community(order.community_id)
+        return render_invoice(order, community.name if community else order.community_id, self.clock.now())
+
+    async def start(self) -> None:
+        """Start the timers (firing whatever fell due while gigroom was down) and the relay."""
+        await self.timers.start()
+        self._tasks.append(asyncio.create_task(self.relay.run_forever(self.settings.relay_interval)))
+
+    async def stop(self) -> None:
+        await self.timers.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.database.dispose()

@@ -1,0 +1,275 @@
+"""The `gigroom` command: run the bot, open the shell, migrate, and operators' commands at the server."""
+
+import asyncio
+import logging
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adapters.export import export_ledger, export_orders
+from adapters.shell.shell import Shell, stdin_lines
+from adapters.text import board_lines, describe, money, when
+from bot.app import Gigroom
+from bot.settings import Settings
+from core import commands as c
+from core.actor import Actor
+from core.durations import parse_duration
+from core.errors import Refused
+from core.money import parse_amount
+from core.order import Order
+from core.order_parts import Resolution
+from core.views import board
+
+app = typer.Typer(help="gigroom: a freelance marketplace's orders, run inside Slack, Discord or a terminal.",
+                  no_args_is_help=True, add_completion=False)
+OPERATOR = "operator"
+
+
+def _settings(sandbox: bool = False) -> Settings:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if sandbox:
+        data = Path("data/sandbox")
+        explicit = "DATABASE_URL" in settings.model_fields_set or "database_url" in settings.model_fields_set
+        settings = settings.model_copy(update={"files_dir": data / "files", **(
+            {} if explicit else {"database_url": f"sqlite:///{data / 'gigroom.db'}"})})
+    return settings
+
+
+@contextmanager
+def _gigroom(settings: Settings | None = None) -> Iterator[Gigroom]:
+    gig = Gigroom(settings or _settings())
+    gig.migrate()
+    try:
+        yield gig
+    finally:
+        gig.database.dispose()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run() -> None:
+    """Start gigroom: on each configured platform, or the terminal shell when none is."""
+    settings = _settings()
+    if settings.platforms:
+        _fail(f"Credentials for {', '.join(settings.platforms)} are set, but this version of gigroom has no "
+              "adapter for them yet. Unset them to use the terminal shell.", 2)
+    raise typer.Exit(asyncio.run(_shell(settings, None, sandbox=False, strict=False)))
+
+
+@app.command()
+def shell(
+    user: Annotated[str | None, typer.Option("--as", help="who you are when the shell opens")] = None,
+    sandbox: Annotated[bool, typer.Option(help="a separate database whose clock `advance` can move")] = False,
+    strict: Annotated[bool, typer.Option(help="stop at the first refused command, exiting 1")] = False,
+) -> None:
+    """The terminal shell: play buyer, seller and admin. Reads a script from standard input too."""
+    raise typer.Exit(asyncio.run(_shell(_settings(sandbox), user, sandbox, strict)))
+
+
+async def _shell(settings: Settings, user: str | None, sandbox: bool, strict: bool) -> int:
+    gig = Gigroom(settings, sandbox=sandbox)
+    gig.migrate()
+    admins = tuple(sorted({a.strip() for a in settings.shell_admins.split(",") if a.strip()}))
+    community = gig.community("shell", settings.shell_community, settings.shell_community.title(), admins)
+    terminal = Shell(gig, community.id, user or settings.shell_user, strict=strict)
+    gig.add_sink(terminal)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        await gig.start()
+    try:
+        return await terminal.run(stdin_lines(interactive, lambda: terminal.prompt), echo=not interactive)
+    finally:
+        await gig.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (gigroom also does this at every start)."""
+    with _gigroom() as gig:
+        typer.echo(f"The database at {gig.database.writer.url.render_as_string()} is up to date.")
+
+
+orders_app = typer.Typer(help="Orders, for operators at the server.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+
+
+@orders_app.command("list")
+def orders_list(
+    community: Annotated[str | None, typer.Option(help="a community id, such as slack:T0123")] = None,
+    state: Annotated[str | None, typer.Option(help="only orders in this state, such as in_progress")] = None,
+    user: Annotated[str | None, typer.Option(help="only orders this user buys or sells")] = None,
+    limit: int = 200,
+) -> None:
+    """List orders, newest first."""
+    with _gigroom() as gig:
+        found = gig.queries.orders(community, user, state, limit=limit)
+        for order in found:
+            paused = " (paused)" if order.problem else ""
+            typer.echo(f"{order.id}  {order.community_id}  {order.state.label}{paused}  "
+                       f"{money(order.terms.total, order.terms.currency)}  {order.buyer_id} -> {order.seller_id}  "
+                       f"{order.terms.title}")
+        typer.echo(f"{len(found)} order(s).")
+
+
+@orders_app.command("show")
+def orders_show(order_id: str) -> None:
+    """An order's board and its whole record."""
+    with _gigroom() as gig:
+        order = _order(gig, order_id)
+        for line in board_lines(board(order, _operator(order), gig.clock.now())):
+            typer.echo(line)
+        for event in gig.queries.history(order.id):
+            typer.echo(f"{when(event.at)}  {describe(event)}")
+
+
+@app.command()
+def problems() -> None:
+    """Orders paused by a problem report, in every community."""
+    with _gigroom() as gig:
+        found = gig.queries.orders(paused=True)
+        for order in found:
+            assert order.problem
+            typer.echo(f"{order.id}  {order.community_id}  {order.state.label}  reported by the "
+                       f"{order.problem.by.value} {when(order.problem.at)}: {order.problem.reason}")
+        typer.echo(f"{len(found)} open problem report(s).")
+
+
+class Outcome(StrEnum):
+    resume = "resume"
+    extend = "extend"
+    cancel = "cancel"
+    complete = "complete"
+
+
+@app.command()
+def resolve(
+    order_id: str,
+    outcome: Outcome,
+    by: Annotated[str, typer.Option(help="with extend: how long, such as 2d")] = "",
+    refund: Annotated[str | None, typer.Option(help="with cancel: the refund; a full refund by default")] = None,
+    note: Annotated[str, typer.Option(help="a note the parties see")] = "",
+) -> None:
+    """Resolve an order as an admin: resume, extend, cancel with a refund, or complete."""
+    with _gigroom() as gig:
+        order = _order(gig, order_id)
+        amount = None if refund is None else (0 if not refund.strip().strip("0.") else
+                                              _amount(refund, order.terms.currency))
+        extra = parse_duration(by) if by else parse_duration("0m")
+        _handle(gig, c.Resolve(actor=_operator(order), order_id=order.id, resolution=Resolution(outcome.value),
+                               extra=extra, refund=amount, note=note))
+        typer.echo(f"Order {order.id}: {outcome.value} done.")
+
+
+@app.command("refund")
+def refund_order(
+    order_id: str,
+    amount: Annotated[str | None, typer.Option(help="a partial refund; the rest goes to the seller")] = None,
+    note: str = "Refunded by the operator.",
+) -> None:
+    """Cancel an order whose money is still in escrow, refunding the buyer in full or in part."""
+    resolve(order_id, Outcome.cancel, refund=amount, note=note)
+
+
+withdrawals_app = typer.Typer(help="Sellers' withdrawals.", no_args_is_help=True)
+app.add_typer(withdrawals_app, name="withdrawals")
+
+
+@withdrawals_app.command("list")
+def withdrawals_list(all_: Annotated[bool, typer.Option("--all", help="paid ones too")] = False) -> None:
+    """Withdrawals waiting to be paid out."""
+    with _gigroom() as gig:
+        found = gig.queries.withdrawals(state=None if all_ else "requested")
+        for w in found:
+            typer.echo(f"{w.id}  {w.community_id}  {w.state.value}  {money(w.amount, w.currency)}  to {w.seller_id}"
+                       f"  asked {when(w.requested_at)}")
+        typer.echo(f"{len(found)} withdrawal(s).")
+
+
+@app.command()
+def payout(withdrawal_id: str, reference: Annotated[str, typer.Option(help="the bank transfer's reference")] = "") -> None:
+    """Mark a withdrawal as paid out."""
+    with _gigroom() as gig:
+        found = gig.queries.withdrawal(withdrawal_id.strip().upper())
+        if found is None:
+            _fail(f"There is no withdrawal {withdrawal_id}.")
+            return
+        actor = Actor(found.community_id, OPERATOR, is_admin=True)
+        _handle(gig, c.PayWithdrawal(actor=actor, withdrawal_id=found.id, reference=reference))
+        typer.echo(f"Withdrawal {found.id} marked paid.")
+
+
+class Table(StrEnum):
+    orders = "orders"
+    ledger = "ledger"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def export(
+    table: Table,
+    format: Annotated[Format, typer.Option("--format", help="csv, or json (one object per line)")] = Format.csv,
+    out: Annotated[Path | None, typer.Option(help="a file to write; standard output by default")] = None,
+    community: Annotated[str | None, typer.Option(help="one community only")] = None,
+) -> None:
+    """Export orders or the ledger as CSV or JSON lines."""
+    with _gigroom() as gig:
+        stream = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
+        try:
+            if table is Table.orders:
+                count = export_orders(gig.queries.all_orders(community), format.value, stream)
+            else:
+                count = export_ledger(gig.queries.ledger_lines(community), format.value, stream)
+        finally:
+            if out:
+                stream.close()
+        typer.echo(f"{count} {table.value} row(s) exported{f' to {out}' if out else ''}.", err=True)
+
+
+def _order(gig: Gigroom, order_id: str) -> Order:
+    order = gig.queries.order(order_id.strip().upper())
+    if order is None:
+        _fail(f"There is no order {order_id}.")
+    assert order is not None
+    return order
+
+
+def _operator(order: Order) -> Actor:
+    return Actor(order.community_id, OPERATOR, is_admin=True)
+
+
+def _amount(text: str, currency: str) -> int:
+    try:
+        return parse_amount(text, currency)
+    except Refused as refusal:
+        _fail(refusal.reason)
+        raise
+
+
+def _handle(gig: Gigroom, command: c.Command) -> None:
+    try:
+        gig.engine.handle(command)
+    except Refused as refusal:
+        _fail(refusal.reason)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The terminal shell, run as a person runs it: `gigroom shell --sandbox < script`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).with_name("scripts")
+
+
+def gigroom(cwd: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("GIGROOM_", "SLACK_", "DISCORD_"))}
+    environment.pop("DATABASE_URL", None)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, input=stdin, text=True,
+                          capture_output=True, env=environment, timeout=120)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "concept.png").write_bytes(b"\x89PNG concept " * 1000)
+    (tmp_path / "final.zip").write_bytes(b"PK final work " * 5000)
+    return tmp_path
+
+
+def test_a_scripted_shell_session_runs_one_order_from_listing_to_withdrawal(workdir: Path) -> None:
+    script = (SCRIPTS / "listing_to_withdrawal.gig").read_text()
+    done = gigroom(workdir, "shell", "--sandbox", "--strict", stdin=script)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    for expected in ("Listing L", "paid into escrow", "Requirements in for order", "accepted: work has started",
+                     "The non-disclosure agreement is in force", "sam: Starting on the sketches today.",
+                     "Draft saved", "Delivery 1 of order", "asks for a modification", "Delivery 2 of order",
+                     "54.00 USD released to the seller's pending balance (fee 6.00 USD)",
+                     "is released to the buyer once the buyer leaves a review", "The final work is released",
+                     "responded to the review", "Order O", "cleared: it is available for withdrawal",
+                     "was paid out, reference bank transfer 1",
+                     "pending 0.00 USD · available 0.00 USD · being withdrawn 0.00 USD · paid out 54.00 USD"):
+        assert expected in out, f"missing {expected!r} in:\n{out}"
+    received = sorted(p.name for p in (workdir / "received").iterdir())
+    assert [name.split("-", 2)[2] for name in received] == ["concept.png", "concept.png", "final.zip"]
+    assert (workdir / "invoice.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_shell_reads_a_script_and_shows_refusals_without_stopping(workdir: Path) -> None:
+    script = "as bea\naccept-delivery O1234567\nreview\nwhoami\n"
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    assert done.returncode == 0
+    assert "✗ There is no order O1234567 here." in done.stdout
+    assert "✗ the following arguments are required: order, rating, text" in done.stdout
+    assert "You are bea." in done.stdout
+
+
+def test_strict_mode_stops_at_the_first_refusal_with_exit_code_1(workdir: Path) -> None:
+    done = gigroom(workdir, "shell", "--sandbox", "--strict", stdin="as bea\nwithdraw 5\nwhoami\n")
+    assert done.returncode == 1
+    assert "✗ You have 0.00 USD available to withdraw" in done.stdout
+    assert "You are bea." not in done.stdout
+
+
+def test_gigroom_run_with_no_platform_opens_the_shell_on_a_sqlite_file(workdir: Path) -> None:
+    done = gigroom(workdir, "run", stdin="whoami\n")
+    assert done.returncode == 0, done.stderr
+    assert "gigroom shell" in done.stdout and "You are admin (admin)." in done.stdout
+    assert (workdir / "data" / "gigroom.db").exists()
+
+
+def test_advancing_the_clock_is_refused_outside_the_sandbox(workdir: Path) -> None:
+    done = gigroom(workdir, "shell", stdin="advance 5d\n")
+    assert "✗ Only the sandbox shell (gigroom shell --sandbox) can move the clock." in done.stdout
