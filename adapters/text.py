@@ -34,6 +34,10 @@ def when(moment: datetime | None) -> str:
     return f"{moment:%a %d %b %Y %H:%M} UTC" if moment else "-"
 
 
+def left(count: int) -> str:
+    return f"{count} {'delivery' if count == 1 else 'deliveries'} left"
+
+
 def money(amount: int, currency: str) -> str:
     return format_amount(amount, currency)
 
@@ -92,7 +96,7 @@ def _draft(e: ev.DraftSaved) -> str:
 @renders(ev.OrderDelivered)
 def _delivered(e: ev.OrderDelivered) -> str:
     d = e.delivery
-    head = (f"Delivery {d.number} of order {e.order_id} ({d.kind.value}); {e.deliveries_left} left. "
+    head = (f"Delivery {d.number} of order {e.order_id} ({d.kind.value}); {left(e.deliveries_left)}. "
             f"The buyer has until {when(e.review_ends_at)} to accept it or ask for a modification.")
     return "\n".join([head, *delivery_lines(d)])
 
@@ -143,7 +147,7 @@ def _delivery_accepted(e: ev.DeliveryAccepted) -> str:
 @renders(ev.ModificationRequested)
 def _modification(e: ev.ModificationRequested) -> str:
     return (f"The buyer asks for a modification of order {e.order_id}: {e.message}. "
-            f"Deliver the modified work by {when(e.due_at)}; {e.deliveries_left} deliveries left.")
+            f"Deliver the modified work by {when(e.due_at)}; {left(e.deliveries_left)}.")
 
 
 @renders(ev.ReviewExtended)

@@ -7,6 +7,7 @@ from core.errors import Refused
 
 _PART = re.compile(r"(\d+)\s*([wdhms])")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+MAX_DURATION = timedelta(days=3650)  # longer makes no sense for a timer, and dates overflow past year 9999
 
 
 def parse_duration(text: str) -> timedelta:
@@ -16,7 +17,13 @@ def parse_duration(text: str) -> timedelta:
     parts = _PART.findall(cleaned)
     if not parts or "".join(n + u for n, u in parts) != cleaned:
         raise Refused(f"'{text}' is not a duration: write it like 48h, 3d or 1d12h.")
-    return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+    try:
+        total = sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+    except OverflowError:
+        total = timedelta.max
+    if total > MAX_DURATION:
+        raise Refused(f"'{text}' is too long: a duration is at most {format_duration(MAX_DURATION)}.")
+    return total
 
 
 def format_duration(delta: timedelta) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from core import commands as c
 from core import events as ev
 from core import ledger
-from core.actor import Actor
+from core.actor import Actor, Owed
 from core.community import Community, Withdrawal, WithdrawalState
 from core.errors import Conflict, NotFound, Refused
 from core.ids import new_id, normalise
@@ -118,9 +118,11 @@ class Engine:
             return True
 
     def _fire_on(self, uow: UnitOfWork, order: Order, timer: DueTimer, now: datetime) -> None:
-        if order.on_timer(timer.kind, now):
-            _save_order(uow, order, now)
-            for event in _drain(order):
+        owed_before = order.owed()
+        acted = order.on_timer(timer.kind, now)
+        _save_order(uow, order, now)  # also writes back a deadline that moved after this timer was set
+        if acted:
+            for event in _drain(order, owed_before):
                 uow.outbox.add(event)
 
     def next_due(self) -> datetime | None:
@@ -135,11 +137,16 @@ def _save_order(uow: UnitOfWork, order: Order, now: datetime) -> None:
         uow.ledger.post(order.community_id, txn, now)
 
 
-def _drain(order: Order) -> list[ev.Event]:
-    """The order's new events, the last one carrying who owes the next action."""
+NUDGES = (ev.DueDateReminder, ev.OrderLate, ev.FinalWorkOverdue)
+
+
+def _drain(order: Order, owed_before: tuple[Owed, ...] | None = None) -> list[ev.Event]:
+    """The order's new events; the last one names who owes the next action, when that changed."""
     found, order.events, order.transactions = order.events, [], []
-    if found and isinstance(found[-1], ev.OrderEvent):
-        owed = order.owed()
+    if not found or not isinstance(found[-1], ev.OrderEvent):
+        return found
+    owed = order.owed()
+    if owed != owed_before or isinstance(found[-1], NUDGES):
         found[-1] = replace(found[-1], owed_by=tuple(o.user_id for o in owed),
                             owed=" and ".join(o.what for o in owed))
     return found
@@ -169,9 +176,10 @@ def with_admin(actor: Actor, policy: Policy) -> Actor:
 def _on_order(act: Callable[[Order, Any, datetime], None]) -> Handler:
     def handler(ctx: Context, command: Any) -> str:
         order = uow_order(ctx.uow, command.actor, command.order_id)
+        owed_before = order.owed()
         act(order, command, ctx.now)
         _save_order(ctx.uow, order, ctx.now)
-        ctx.emit(*_drain(order))
+        ctx.emit(*_drain(order, owed_before))
         return order.id
     return handler
 

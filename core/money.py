@@ -7,6 +7,7 @@ from core.errors import Refused
 # ISO 4217 exponents that differ from 2; every other currency has cents.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 BASIS_POINTS = 10_000
+MAX_AMOUNT = 10**13  # the most gigroom takes in one amount, in minor units: far from the 64-bit limit
 
 
 def exponent(currency: str) -> int:
@@ -40,7 +41,7 @@ def parse_amount(text: str, currency: str) -> int:
     minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         raise Refused(f"{currency} has {places} decimal places: '{text}' has more.")
-    if minor > 10**13:
+    if minor > MAX_AMOUNT:
         raise Refused(f"'{text}' is more than gigroom handles in one amount.")
     return int(minor)
 

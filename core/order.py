@@ -8,10 +8,10 @@ from typing import Any
 from core import events as ev
 from core import ledger
 from core.actor import Actor, Owed
-from core.durations import format_duration
+from core.durations import MAX_DURATION, format_duration
 from core.errors import Refused
 from core.lifecycle import ESCROWED, RULE, WORKING, Action, OrderState, Role
-from core.money import format_amount
+from core.money import MAX_AMOUNT, format_amount
 from core.order_parts import (Answer, CancellationRequest, Delivery, DeliveryKind, FileRef, FinalWork,
                               FinalWorkHow, Modification, Problem, Resolution, Review, TimeRequest, TimerKind)
 from core.policy import Policy, ReviewWindow
@@ -353,6 +353,8 @@ class Order:
         self._act(Action.TIP, actor, now)
         if amount <= 0:
             raise Refused("A tip must be more than zero.")
+        if amount > MAX_AMOUNT:
+            raise Refused("A tip is more than gigroom handles in one amount.")
         txn, net, taken = ledger.release(self.terms.currency, ledger.payments(self.buyer_id), self.seller_id,
                                          self.id, amount, self.terms.fee_bps, ledger.TxnKind.TIP)
         self._post(txn)
@@ -606,6 +608,8 @@ class Order:
     def _extend(self, extra: timedelta, now: datetime) -> None:
         if extra <= timedelta(0):
             raise Refused("Say by how long to extend, such as 2d or 12h.")
+        if extra > MAX_DURATION:
+            raise Refused(f"An extension is at most {format_duration(MAX_DURATION)}.")
         if self.problem:
             self._resume(now)
         if self.state is S.IN_PROGRESS and self.due_at:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.errors import Refused
-from core.money import fee
+from core.money import MAX_AMOUNT, fee
 
 MAX_TITLE = 80
 MAX_TEXT = 5000
@@ -53,6 +53,8 @@ class Service:
             raise Refused(f"A description is at most {MAX_TEXT} characters.")
         if self.price <= 0:
             raise Refused("The price must be more than zero.")
+        if self.price > MAX_AMOUNT or any(extra.price > MAX_AMOUNT for extra in self.extras):
+            raise Refused("A price is more than gigroom handles in one amount.")
         if not 1 <= self.delivery_days <= 365:
             raise Refused("Delivery time is from 1 to 365 days.")
         if not 1 <= self.deliveries <= 100:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select, text
 
 from adapters.db.connect import Database
@@ -106,17 +107,19 @@ def test_two_processes_on_postgresql_fire_1000_due_timers_exactly_once(postgres_
 
 async def test_a_timer_that_fell_due_while_gigroom_was_down_fires_at_start_up(sqlite_db: Database,
                                                                             tmp_path: Path) -> None:
-    market = Market(sqlite_db)
-    order_id = market.order(until=OrderState.AWAITING_ACCEPTANCE)
-    with sqlite_db.writer.begin() as c:  # gigroom was down while the acceptance window passed
-        c.execute(text("UPDATE timers SET due_at = :past"), {"past": "2020-01-01 00:00:00.000000"})
-    settings = Settings(database_url=sqlite_db.url, files_dir=tmp_path / "files", sweep_interval=3600)
-    gig = Gigroom(settings)
-    await gig.start()
-    try:
-        assert market.get(order_id).state is OrderState.EXPIRED
-    finally:
-        await gig.stop()
+    with time_machine.travel(T0, tick=False) as traveller:
+        market = Market(sqlite_db)
+        order_id = market.order(until=OrderState.AWAITING_ACCEPTANCE)
+        traveller.shift(Policy().acceptance_window + timedelta(hours=3))  # gigroom was down meanwhile
+        settings = Settings(database_url=sqlite_db.url, files_dir=tmp_path / "files", sweep_interval=3600)
+        gig = Gigroom(settings)
+        await gig.start()
+        try:
+            order = market.get(order_id)
+            assert order.state is OrderState.EXPIRED
+            assert order.ended_at == T0 + Policy().acceptance_window + timedelta(hours=3)
+        finally:
+            await gig.stop()
 
 
 async def test_the_scheduler_wakes_at_the_next_deadline_without_waiting_for_the_interval(
