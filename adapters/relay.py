@@ -6,6 +6,7 @@ so two processes never send the same event at once; delivery is at least once, i
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,7 +107,5 @@ class OutboxRelay:
             except Exception:
                 log.exception("the outbox relay failed; trying again in %ss", interval)
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass

@@ -117,7 +117,8 @@ def _time_answered(e: ev.TimeRequestAnswered) -> str:
 
 @renders(ev.ProblemReported)
 def _problem(e: ev.ProblemReported) -> str:
-    return f"The {e.by.value} reported a problem with order {e.order_id}: {e.reason}. The order is paused until an admin resolves it."
+    return (f"The {e.by.value} reported a problem with order {e.order_id}: {e.reason}. "
+            "The order is paused until an admin resolves it.")
 
 
 @renders(ev.ProblemWithdrawn)

@@ -12,7 +12,6 @@ from adapters.db.connect import connect
 from adapters.db.migrate import upgrade
 from adapters.db.queries import Queries
 from adapters.db.uow import SqlUnitOfWork
-from adapters.files.invoice import render_invoice
 from adapters.files.local import LocalFileStore
 from adapters.relay import OutboxRelay, Sink
 from adapters.scheduler import TimerScheduler
@@ -77,6 +76,8 @@ class Gigroom:
         return f"The sandbox clock now reads {self.clock.now():%a %d %b %Y %H:%M} UTC."
 
     def invoice(self, order: Order) -> bytes:
+        from adapters.files.invoice import render_invoice  # fpdf2 takes a while to import: only when asked
+
         community = self.queries.community(order.community_id)
         return render_invoice(order, community.name if community else order.community_id, self.clock.now())
 

@@ -3,10 +3,9 @@
 import asyncio
 import logging
 import sys
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from enum import StrEnum
 from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 

@@ -12,8 +12,21 @@ from core.durations import MAX_DURATION, format_duration
 from core.errors import Refused
 from core.lifecycle import ESCROWED, RULE, WORKING, Action, OrderState, Role
 from core.money import MAX_AMOUNT, format_amount
-from core.order_parts import (Answer, CancellationRequest, Delivery, DeliveryKind, FileRef, FinalWork,
-                              FinalWorkHow, Modification, Problem, Resolution, Review, TimeRequest, TimerKind)
+from core.order_parts import (
+    Answer,
+    CancellationRequest,
+    Delivery,
+    DeliveryKind,
+    FileRef,
+    FinalWork,
+    FinalWorkHow,
+    Modification,
+    Problem,
+    Resolution,
+    Review,
+    TimeRequest,
+    TimerKind,
+)
 from core.policy import Policy, ReviewWindow
 from core.terms import MAX_TEXT, Terms
 
@@ -388,9 +401,9 @@ class Order:
                 cur = self.terms.currency
                 raise Refused(f"The refund is between 0 and {format_amount(before_escrow, cur)}.")
             refunded, to_seller = refund, before_escrow - refund
-        elif resolution is Resolution.COMPLETE:
-            if self.state not in WORKING:
-                raise Refused(f"Only an order in progress, delivered or accepted can be completed; this one is {self.state.label}.")
+        elif resolution is Resolution.COMPLETE and self.state not in WORKING:
+            raise Refused(f"Only an order in progress, delivered or accepted can be completed; "
+                          f"this one is {self.state.label}.")
         self._emit(ev.OrderResolved, now, resolution=resolution, admin_id=actor.user_id, note=note.strip(),
                    extra=extra, refund=refunded, to_seller=to_seller, currency=self.terms.currency)
         if resolution is Resolution.CANCEL:

@@ -80,6 +80,7 @@ def countdown(order: Order, now: datetime) -> str:
     if not deadline or not deadline[1]:
         return ""
     what, at = deadline
+    assert at is not None
     left = at - now
     if left.total_seconds() >= 0:
         return f"{what} in {format_duration(left)}"

@@ -28,7 +28,7 @@ def race(*jobs: Callable[[], Any]) -> list[Any]:
         barrier.wait()
         try:
             results[i] = job()
-        except Exception as error:  # noqa: BLE001 - the race's loser is what we look at
+        except Exception as error:  # the race's loser is what we look at
             results[i] = error
 
     threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
@@ -49,8 +49,8 @@ def events(database: Database, kind: str, order_id: str) -> int:
 def test_two_conflicting_commands_at_once_give_one_transition_and_one_clear_refusal(market: Market) -> None:
     for _ in range(5):
         order_id = market.order(until=OrderState.AWAITING_ACCEPTANCE)
-        results = race(lambda: market.do(c.AcceptOrder, market.seller, order_id=order_id),
-                       lambda: market.do(c.DeclineOrder, market.seller, order_id=order_id, reason="busy"))
+        results = race(lambda oid=order_id: market.do(c.AcceptOrder, market.seller, order_id=oid),
+                       lambda oid=order_id: market.do(c.DeclineOrder, market.seller, order_id=oid, reason="busy"))
         refusals = [r for r in results if isinstance(r, Exception)]
         assert len(refusals) == 1, results
         assert isinstance(refusals[0], Refused), repr(refusals[0])
@@ -89,7 +89,7 @@ def test_a_buyers_click_racing_the_automatic_acceptance_gives_one_outcome(market
             ends = market.get(order_id).review_ends_at
             assert ends is not None
             traveller.move_to(ends)
-            results = race(lambda: market.do(c.AcceptDelivery, market.buyer, order_id=order_id), market.fire)
+            results = race(lambda oid=order_id: market.do(c.AcceptDelivery, market.buyer, order_id=oid), market.fire)
             click = results[0]
             assert isinstance(click, Refused) or click.events, results
             if isinstance(click, Refused):

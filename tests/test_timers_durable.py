@@ -77,7 +77,7 @@ def test_timers_fire_once_after_a_process_is_killed_with_sigkill_and_started_aga
     assert 30 <= done_before_restart < len(ids)
 
     second = worker(sqlite_db.url, later)
-    out, err = second.communicate(timeout=120)
+    _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     expired = expired_events(sqlite_db)
     assert sorted(expired) == sorted(ids)  # every order expired, and exactly once

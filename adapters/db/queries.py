@@ -10,8 +10,17 @@ from sqlalchemy.orm import Session
 
 from adapters.db import codec
 from adapters.db.connect import Database
-from adapters.db.tables import (BalanceRow, CommunityRow, LedgerEntryRow, LedgerTxnRow, ListingRow, OfferRow,
-                                OrderRow, OutboxRow, WithdrawalRow)
+from adapters.db.tables import (
+    BalanceRow,
+    CommunityRow,
+    LedgerEntryRow,
+    LedgerTxnRow,
+    ListingRow,
+    OfferRow,
+    OrderRow,
+    OutboxRow,
+    WithdrawalRow,
+)
 from core import ledger
 from core.community import Community, Withdrawal
 from core.events import Event

@@ -12,8 +12,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import codec
 from adapters.db.connect import Database
-from adapters.db.tables import (BalanceRow, CommandRow, CommunityRow, LedgerEntryRow, LedgerTxnRow, ListingRow,
-                                OfferRow, OrderRow, OutboxRow, TimerRow, WithdrawalRow)
+from adapters.db.tables import (
+    BalanceRow,
+    CommandRow,
+    CommunityRow,
+    LedgerEntryRow,
+    LedgerTxnRow,
+    ListingRow,
+    OfferRow,
+    OrderRow,
+    OutboxRow,
+    TimerRow,
+    WithdrawalRow,
+)
 from core.community import Community, Withdrawal
 from core.errors import Conflict
 from core.events import Event, OrderEvent

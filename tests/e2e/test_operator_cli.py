@@ -1,0 +1,111 @@
+"""Operators' commands at the server: the real `gigroom` typer app on a real database."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.db.connect import Database
+from bot.cli import app
+from core import commands as c
+from core.lifecycle import OrderState
+from tests.market import Market
+
+
+@pytest.fixture
+def cli(sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
+    monkeypatch.setenv("GIGROOM_FILES_DIR", str(tmp_path / "files"))
+    return CliRunner()
+
+
+def test_orders_list_and_show_give_every_order_and_its_record(cli: CliRunner, sqlite_market: Market) -> None:
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    listed = cli.invoke(app, ["orders", "list", "--state", "in_progress"])
+    assert listed.exit_code == 0, listed.output
+    assert order_id in listed.output and "1 order(s)." in listed.output
+    shown = cli.invoke(app, ["orders", "show", order_id.lower()])
+    assert shown.exit_code == 0, shown.output
+    assert f"Order {order_id}: Logo design" in shown.output and "accepted: work has started" in shown.output
+    assert "Your forecast net earnings: 45.00 USD" in shown.output
+
+
+def test_an_unknown_order_gets_a_clear_error_and_exit_code_1(cli: CliRunner, sqlite_market: Market) -> None:
+    done = cli.invoke(app, ["orders", "show", "O0000000"])
+    assert done.exit_code == 1 and "There is no order O0000000." in done.output
+
+
+def test_an_operator_resolves_a_problem_by_extending_the_order(cli: CliRunner, sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=OrderState.IN_PROGRESS)
+    due = m.get(order_id).due_at
+    m.do(c.ReportProblem, m.buyer, order_id=order_id, reason="The seller went quiet")
+    listed = cli.invoke(app, ["problems"])
+    assert order_id in listed.output and "The seller went quiet" in listed.output
+    done = cli.invoke(app, ["resolve", order_id, "extend", "--by", "2d", "--note", "Back on track"])
+    assert done.exit_code == 0, done.output
+    order = m.get(order_id)
+    assert order.problem is None and due is not None and order.due_at is not None and order.due_at > due
+    assert "0 open problem report(s)." in cli.invoke(app, ["problems"]).output
+
+
+def test_an_operator_refunds_part_of_an_order_and_the_seller_gets_the_rest(cli: CliRunner, sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=OrderState.DELIVERED)
+    done = cli.invoke(app, ["refund", order_id, "--amount", "20"])
+    assert done.exit_code == 0, done.output
+    order = m.get(order_id)
+    assert order.state is OrderState.CANCELLED and order.refunded == 2000 and order.to_seller == 2700
+    again = cli.invoke(app, ["refund", order_id])
+    assert again.exit_code == 1 and "already cancelled" in again.output
+
+
+def test_a_refund_above_the_escrow_is_refused_and_changes_nothing(cli: CliRunner, sqlite_market: Market) -> None:
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    done = cli.invoke(app, ["refund", order_id, "--amount", "500"])
+    assert done.exit_code == 1 and "The refund is between 0 and 50.00 USD." in done.output
+    assert sqlite_market.get(order_id).state is OrderState.IN_PROGRESS
+
+
+def test_an_operator_pays_out_a_withdrawal_once(cli: CliRunner, sqlite_market: Market) -> None:
+    m = sqlite_market
+    m.do(c.SetPolicy, m.admin, setting="clearance", value="0m")
+    m.order(until=OrderState.COMPLETED)
+    m.fire()
+    withdrawal = m.do(c.RequestWithdrawal, m.seller, amount=4500).ref
+    assert withdrawal in cli.invoke(app, ["withdrawals", "list"]).output
+    done = cli.invoke(app, ["payout", withdrawal, "--reference", "SEPA 42"])
+    assert done.exit_code == 0, done.output
+    assert m.balance("paid_out:sam") == 4500
+    twice = cli.invoke(app, ["payout", withdrawal])
+    assert twice.exit_code == 1 and "already marked paid" in twice.output
+
+
+def test_exports_write_orders_and_the_ledger_as_csv_and_json(cli: CliRunner, sqlite_market: Market,
+                                                             tmp_path: Path) -> None:
+    order_id = sqlite_market.order(until=OrderState.COMPLETED)
+    done = cli.invoke(app, ["export", "orders", "--format", "csv", "--out", str(tmp_path / "orders.csv")])
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "orders.csv").read_text())))
+    assert [row["id"] for row in rows] == [order_id] and rows[0]["state"] == "completed"
+    ledger = cli.invoke(app, ["export", "ledger", "--format", "json"])
+    lines = [json.loads(line) for line in ledger.stdout.splitlines() if line.startswith("{")]
+    assert lines and sum(line["amount_minor"] for line in lines) == 0
+
+
+def test_gigroom_migrate_brings_a_new_database_up_to_date(cli: CliRunner, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'fresh.db'}")
+    done = cli.invoke(app, ["migrate"])
+    assert done.exit_code == 0 and "is up to date" in done.output
+    assert (tmp_path / "new" / "fresh.db").exists()
+
+
+def test_run_with_platform_credentials_but_no_adapter_says_so(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    done = cli.invoke(app, ["run"])
+    assert done.exit_code == 2 and "no adapter for them yet" in done.output
