@@ -51,6 +51,7 @@ class OutboxRelay:
         self.database, self.now, self.name, self.batch = database, now, name, batch
         self.sinks = {sink.platform: sink for sink in sinks}
         self.wake = asyncio.Event()
+        self.stopped = False
 
     def claim(self) -> list[Claimed]:
         """Lease the oldest unsent event of each order (and loose events) for this process."""
@@ -100,12 +101,19 @@ class OutboxRelay:
     def poke(self) -> None:
         self.wake.set()
 
+    def stop(self) -> None:
+        self.stopped = True
+        self.wake.set()
+
     async def run_forever(self, interval: float) -> None:
-        while True:
+        """Send, then sleep until poked or `interval` passes; until `stop`."""
+        while not self.stopped:
             try:
                 await self.run_once()
             except Exception:
                 log.exception("the outbox relay failed; trying again in %ss", interval)
             self.wake.clear()
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=interval)
+                async with asyncio.timeout(interval):
+                    await self.wake.wait()

@@ -88,8 +88,11 @@ class Gigroom:
 
     async def stop(self) -> None:
         await self.timers.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.relay.stop()
+        if self._tasks:
+            _, running = await asyncio.wait(self._tasks, timeout=10)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self.database.dispose()

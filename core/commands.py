@@ -106,7 +106,7 @@ class DeliverOrder(OrderCommand):
     description: str = ""
     files: tuple[FileRef, ...] = ()
     links: tuple[str, ...] = ()
-    kind: DeliveryKind = DeliveryKind.PREVIEW
+    kind: DeliveryKind | None = None  # the draft's kind when delivering the draft, else a preview
     confirm_no_file: bool = False
     from_draft: bool = False
 

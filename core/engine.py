@@ -55,11 +55,21 @@ class Engine:
                 return self._attempt(command)
             except Conflict:
                 continue
+            except Refused:
+                # A copy of this request may have committed while this one ran: then it is a retry, not a refusal.
+                if command.key is not None and (ref := self._handled(command)) is not None:
+                    return Outcome(ref, replayed=True)
+                raise
         raise Refused("Too many people are acting on this at once: try again in a moment.")
+
+    def _handled(self, command: c.Command) -> str | None:
+        with self.unit_of_work() as uow:
+            return uow.commands.seen(f"{command.actor.community_id}/{command.key}")
 
     def _attempt(self, command: c.Command) -> Outcome:
         with self.unit_of_work() as uow:
-            if command.key is not None and (ref := uow.commands.seen(command.key)) is not None:
+            key = None if command.key is None else f"{command.actor.community_id}/{command.key}"
+            if key is not None and (ref := uow.commands.seen(key)) is not None:
                 return Outcome(ref, replayed=True)
             now = self.clock.now()
             community = _community(uow, command.actor.community_id)
@@ -70,8 +80,8 @@ class Engine:
             emitted = ctx.events
             for event in emitted:
                 uow.outbox.add(event)
-            if command.key is not None:
-                uow.commands.add(command.key, community.id, ref, now)
+            if key is not None:
+                uow.commands.add(key, community.id, ref, now)
             uow.commit()
             return Outcome(ref, tuple(emitted))
 
@@ -147,8 +157,7 @@ def _drain(order: Order, owed_before: tuple[Owed, ...] | None = None) -> list[ev
         return found
     owed = order.owed()
     if owed != owed_before or isinstance(found[-1], NUDGES):
-        found[-1] = replace(found[-1], owed_by=tuple(o.user_id for o in owed),
-                            owed=" and ".join(o.what for o in owed))
+        found[-1] = replace(found[-1], owed=owed)
     return found
 
 

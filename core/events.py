@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.actor import Owed
 from core.lifecycle import OrderState, Role
 from core.order_parts import Answer, Delivery, FinalWorkHow, Resolution
 
@@ -20,8 +21,11 @@ class OrderEvent(Event):
     buyer_id: str
     seller_id: str
     state: OrderState
-    owed_by: tuple[str, ...] = ()  # who owes the next action, for a direct message
-    owed: str = ""  # what they owe, in words
+    owed: tuple[Owed, ...] = ()  # who owes the next action now, and what: each gets a direct message
+
+    @property
+    def owed_by(self) -> tuple[str, ...]:
+        return tuple(o.user_id for o in self.owed)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,7 +114,6 @@ class OrderResolved(OrderEvent):
     note: str
     extra: timedelta
     refund: int
-    to_seller: int
     currency: str
 
 

@@ -11,7 +11,7 @@ from core.actor import Actor, Owed
 from core.durations import MAX_DURATION, format_duration
 from core.errors import Refused
 from core.lifecycle import ESCROWED, RULE, WORKING, Action, OrderState, Role
-from core.money import MAX_AMOUNT, format_amount
+from core.money import MAX_AMOUNT, fee, format_amount
 from core.order_parts import (
     Answer,
     CancellationRequest,
@@ -26,6 +26,7 @@ from core.order_parts import (
     Review,
     TimeRequest,
     TimerKind,
+    Tranche,
 )
 from core.policy import Policy, ReviewWindow
 from core.terms import MAX_TEXT, Terms
@@ -73,7 +74,7 @@ class Order:
     ended_at: datetime | None = None
     escrow: int = 0
     pending: int = 0
-    clears_at: datetime | None = None
+    clearing: tuple[Tranche, ...] = ()  # the part of `pending` whose clearance period is counting down
     to_seller: int = 0
     fees: int = 0
     refunded: int = 0
@@ -163,6 +164,11 @@ class Order:
         return self.final_work is not None and (self.review is not None or not waits)
 
     @property
+    def clears_at(self) -> datetime | None:
+        """When the next earnings of this order clear."""
+        return min((t.at for t in self.clearing), default=None)
+
+    @property
     def late_cancel_at(self) -> datetime | None:
         return self.due_at + self.policy.late_cancel_after if self.due_at else None
 
@@ -231,12 +237,13 @@ class Order:
         self._emit(ev.DraftSaved, now, draft=self.draft)
 
     def deliver(self, actor: Actor, description: str, files: tuple[FileRef, ...], links: tuple[str, ...],
-                kind: DeliveryKind, confirm_no_file: bool, now: datetime, from_draft: bool = False) -> None:
+                kind: DeliveryKind | None, confirm_no_file: bool, now: datetime, from_draft: bool = False) -> None:
         self._act(Action.DELIVER, actor, now)
         delivery = self._delivery(description, files, links, kind, confirm_no_file, from_draft, now)
         self.deliveries += (delivery,)
         self.state, self.draft, self.time_request = S.DELIVERED, None, None
         self.review_ends_at = self._review_start(now) + self.policy.review_window
+        self.review_extended = timedelta(0)  # each delivery has its own review window
         self._emit(ev.OrderDelivered, now, delivery=delivery, deliveries_left=self.deliveries_left,
                    review_ends_at=self.review_ends_at)
 
@@ -386,7 +393,9 @@ class Order:
     def resolve(self, actor: Actor, resolution: Resolution, now: datetime, extra: timedelta = timedelta(0),
                 refund: int | None = None, note: str = "") -> None:
         self._act(Action.RESOLVE, actor, now)
-        before_escrow, refunded, to_seller = self.escrow, 0, 0
+        if actor.user_id in (self.buyer_id, self.seller_id):
+            raise Refused(f"You are a party to order {self.id}: another admin resolves it.")
+        refunded = 0
         if resolution is Resolution.RESUME:
             if not self.problem:
                 raise Refused(f"Order {self.id} is not paused: there is nothing to resume.")
@@ -394,18 +403,18 @@ class Order:
         elif resolution is Resolution.EXTEND:
             self._extend(extra, now)
         elif resolution is Resolution.CANCEL:
-            if self.state not in ESCROWED:
-                raise Refused(f"Order {self.id} is {self.state.label}: its money has left escrow, so it can't be cancelled.")
-            refund = before_escrow if refund is None else refund
-            if not 0 <= refund <= before_escrow:
-                cur = self.terms.currency
-                raise Refused(f"The refund is between 0 and {format_amount(before_escrow, cur)}.")
-            refunded, to_seller = refund, before_escrow - refund
+            if self.state not in ESCROWED | {S.ACCEPTED}:
+                raise Refused(f"Order {self.id} is {self.state.label}: it can no longer be cancelled.")
+            held = self.terms.total if self.state is S.ACCEPTED else self.escrow
+            refund = held if refund is None else refund
+            if not 0 <= refund <= held:
+                raise Refused(f"The refund is between 0 and {format_amount(held, self.terms.currency)}.")
+            refunded = refund
         elif resolution is Resolution.COMPLETE and self.state not in WORKING:
             raise Refused(f"Only an order in progress, delivered or accepted can be completed; "
                           f"this one is {self.state.label}.")
         self._emit(ev.OrderResolved, now, resolution=resolution, admin_id=actor.user_id, note=note.strip(),
-                   extra=extra, refund=refunded, to_seller=to_seller, currency=self.terms.currency)
+                   extra=extra, refund=refunded, currency=self.terms.currency)
         if resolution is Resolution.CANCEL:
             self._cancel(now, Role.ADMIN, note.strip() or "Cancelled by an admin.", refund)
         elif resolution is Resolution.COMPLETE:
@@ -419,7 +428,7 @@ class Order:
     def deadlines(self) -> dict[TimerKind, datetime]:
         """The moments at which this order must act on its own: the rows of the timers table."""
         K = TimerKind
-        found: dict[TimerKind, datetime | None] = {K.CLEARANCE: self.clears_at if self.pending else None}
+        found: dict[TimerKind, datetime | None] = {K.CLEARANCE: self.clears_at}
         if self.problem:
             return {k: v for k, v in found.items() if v}
         if self.cancellation:
@@ -494,10 +503,11 @@ class Order:
 
     def _clear(self, now: datetime) -> None:
         self.check(Action.CLEAR_FUNDS, None, now)
-        amount, cur = self.pending, self.terms.currency
+        amount, cur = sum(t.amount for t in self.clearing if t.at <= now), self.terms.currency
         self._post(ledger.move(ledger.TxnKind.CLEARANCE, cur, ledger.pending(self.seller_id, self.id),
                                ledger.available(self.seller_id), amount, self.id, "cleared"))
-        self.pending, self.clears_at = 0, None
+        self.pending -= amount
+        self.clearing = tuple(t for t in self.clearing if t.at > now)
         self._emit(ev.FundsCleared, now, amount=amount, currency=cur)
 
     # ---- the moves behind several actions ---------------------------------------------------------
@@ -509,13 +519,17 @@ class Order:
             return max(now, self.due_at)
         return now
 
-    def _delivery(self, description: str, files: tuple[FileRef, ...], links: tuple[str, ...], kind: DeliveryKind,
-                  confirm_no_file: bool, from_draft: bool, now: datetime, final_work: bool = False) -> Delivery:
+    def _delivery(self, description: str, files: tuple[FileRef, ...], links: tuple[str, ...],
+                  kind: DeliveryKind | None, confirm_no_file: bool, from_draft: bool, now: datetime,
+                  final_work: bool = False) -> Delivery:
+        """A delivery from what was given, or from the saved draft for whatever was not."""
         if from_draft:
             if not self.draft:
                 raise Refused("There is no saved draft to deliver.")
             description = description or self.draft.description
             files, links = files or self.draft.files, links or self.draft.links
+            kind = kind or self.draft.kind
+        kind = kind or DeliveryKind.PREVIEW
         if not description.strip():
             raise Refused("Describe your delivery in detail: the description is required.")
         _text_limit(description, "A description")
@@ -574,14 +588,19 @@ class Order:
         self.pending += net
         self.to_seller += net
         self.fees += taken
-        if now is not None and self.pending and self.clears_at is None:
-            self.clears_at = now + self.policy.clearance
+        if now is not None:
+            self._start_clearance(now)
+
+    def _start_clearance(self, now: datetime) -> None:
+        """Earnings not yet counting down start their clearance period now."""
+        waiting = self.pending - sum(t.amount for t in self.clearing)
+        if waiting > 0:
+            self.clearing += (Tranche(now + self.policy.clearance, waiting),)
 
     def _complete(self, now: datetime) -> None:
         self.state, self.completed_at, self.ended_at = S.COMPLETED, now, now
         self.final_work_due_at, self.time_request, self.cancellation = None, None, None
-        if self.pending and self.clears_at is None:
-            self.clears_at = now + self.policy.clearance
+        self._start_clearance(now)
         self._emit(ev.OrderCompleted, now, clears_at=self.clears_at, net=self.to_seller, currency=self.terms.currency)
 
     def _refund(self, now: datetime, amount: int, memo: str) -> int:
@@ -593,15 +612,34 @@ class Order:
         return amount
 
     def _cancel(self, now: datetime, by: Role, reason: str, refund: int | None = None) -> None:
-        refund = self._refund(now, self.escrow if refund is None else refund, "cancelled")
-        net, _ = self._release(now)
+        if self.state is S.ACCEPTED:  # released to the seller's pending balance: take the refund back from it
+            refund = self._claw_back(self.terms.total if refund is None else refund)
+            net = self.to_seller
+        else:
+            refund = self._refund(now, self.escrow if refund is None else refund, "cancelled")
+            net, _ = self._release(now)
         self.state, self.ended_at = S.CANCELLED, now
         self.problem = self.cancellation = self.time_request = None
         self.accept_by = self.review_ends_at = self.final_work_due_at = None
-        if self.pending and self.clears_at is None:
-            self.clears_at = now + self.policy.clearance
+        self._start_clearance(now)
         self._emit(ev.OrderCancelled, now, by=by, reason=reason, refund=refund, to_seller=net,
                    currency=self.terms.currency)
+
+    def _claw_back(self, refund: int) -> int:
+        """Refund from released, uncleared earnings: the seller keeps the rest, less the fee on it."""
+        kept = self.terms.total - refund
+        kept_fee = fee(kept, self.terms.fee_bps)
+        from_pending, from_fees = self.pending - (kept - kept_fee), self.fees - kept_fee
+        postings = [ledger.Posting(ledger.pending(self.seller_id, self.id), -from_pending),
+                    ledger.Posting(ledger.FEES, -from_fees), ledger.Posting(ledger.payments(self.buyer_id), refund)]
+        if refund:
+            self._post(ledger.Transaction(ledger.TxnKind.REFUND, self.terms.currency,
+                                          tuple(p for p in postings if p.amount), self.id, "cancelled after release"))
+        self.pending -= from_pending
+        self.to_seller -= from_pending
+        self.fees -= from_fees
+        self.refunded += refund
+        return refund
 
     def _resume(self, now: datetime) -> None:
         """Lift the pause: every running deadline moves on by the time the order was paused."""

@@ -109,3 +109,11 @@ class FinalWork:
 class Modification:
     message: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Tranche:
+    """Earnings that become available for withdrawal at `at`, when the clearance period ends."""
+
+    at: datetime
+    amount: int

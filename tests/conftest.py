@@ -49,21 +49,23 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> str:
-    """A database of this test worker's own on the PostgreSQL server, migrated once."""
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A database of this test process's own on the PostgreSQL server, migrated once, dropped at the end."""
     if not PG_URL:
         pytest.skip("no PostgreSQL")
-    name = f"gigroom_test_{worker_id}"
+    name = f"gigroom_test_{worker_id}_{os.getpid()}"  # two test runs at once never share a database
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     database = connect(url)
     upgrade(database)
     database.dispose()
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

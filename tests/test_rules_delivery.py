@@ -8,6 +8,7 @@ import pytest
 
 from core import commands as c
 from core import events as ev
+from core.actor import Owed
 from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import OrderState
@@ -56,7 +57,7 @@ def test_a_delivery_waits_for_the_buyer_and_starts_the_review_window(market: Mar
     assert delivered.delivery.files == (FILE,) and delivered.delivery.kind is DeliveryKind.PREVIEW
     assert delivered.deliveries_left == 1
     assert delivered.review_ends_at == T0 + timedelta(hours=72)
-    assert delivered.owed_by == ("bea",) and delivered.owed == "accept the delivery or request a modification"
+    assert delivered.owed == (Owed("bea", "accept the delivery or request a modification"),)
     order = market.get(order_id)
     assert order.state is S.DELIVERED
     assert order.deliveries[0].files[0].sha256 == FILE.sha256  # the record keeps every file's SHA-256
@@ -249,7 +250,7 @@ def test_a_modification_request_sends_the_order_back_to_in_progress(sqlite_marke
     asked = one(m.do(c.RequestModification, m.buyer, order_id=order_id, message="  Use blue  "),
                 ev.ModificationRequested)
     assert asked.state is S.IN_PROGRESS and asked.message == "Use blue"
-    assert asked.owed_by == ("sam",) and asked.owed == "deliver the order"
+    assert asked.owed == (Owed("sam", "deliver the order"),)
     # the seller gets at least the policy's modification time to deliver the modified work
     assert asked.due_at == T0 + timedelta(days=2, hours=12) + timedelta(hours=48)
     order = m.get(order_id)
@@ -301,7 +302,7 @@ def test_the_seller_requests_more_time_and_the_buyer_approves(market: Market, ti
                           reason=" The client's brief changed "), ev.TimeRequested)
     assert (asked.extra, asked.reason, asked.answer_by) == (timedelta(days=2), "The client's brief changed",
                                                             T0 + timedelta(hours=48))
-    assert asked.owed_by == ("bea",) and asked.owed == "answer the request for more time"
+    assert asked.owed == (Owed("bea", "answer the request for more time"),)
     answered = one(market.do(c.AnswerTimeRequest, market.buyer, order_id=order_id, approve=True),
                    ev.TimeRequestAnswered)
     assert (answered.approved, answered.automatic) == (True, False)

@@ -8,6 +8,7 @@ import pytest
 
 from core import commands as c
 from core import events as ev
+from core.actor import Owed
 from core.engine import Outcome
 from core.errors import NotFound, Refused
 from core.lifecycle import OrderState, Role
@@ -37,7 +38,7 @@ def test_an_order_is_paid_into_escrow_when_it_is_placed(market: Market) -> None:
     placed = one(outcome, ev.OrderPlaced)
     assert (placed.total, placed.currency, placed.needs_requirements) == (5000, "USD", True)
     assert placed.state is S.AWAITING_REQUIREMENTS
-    assert placed.owed_by == ("bea",) and placed.owed == "submit the requirements"
+    assert placed.owed == (Owed("bea", "submit the requirements"),)
     assert market.get(order_id).state is S.AWAITING_REQUIREMENTS
     assert market.balance(f"escrow:{order_id}") == 5000
     assert market.balance("payments:bea") == -5000
@@ -49,7 +50,7 @@ def test_an_order_with_no_requirement_questions_goes_straight_to_the_seller(sqli
     order_id, outcome = place(sqlite_market, questions=())
     placed = one(outcome, ev.OrderPlaced)
     assert placed.needs_requirements is False
-    assert placed.owed_by == ("sam",) and placed.owed == "accept or decline the order"
+    assert placed.owed == (Owed("sam", "accept or decline the order"),)
     order = sqlite_market.get(order_id)
     assert order.state is S.AWAITING_ACCEPTANCE
     assert order.accept_by == T0 + timedelta(hours=48)
@@ -156,8 +157,7 @@ def test_submitting_the_requirements_asks_the_seller_to_accept(sqlite_market: Ma
     assert submitted.answers[0].answer == "Acme Ltd"
     assert submitted.accept_by == T0 + timedelta(hours=48)
     assert submitted.state is S.AWAITING_ACCEPTANCE
-    assert submitted.owed_by == ("sam",)  # the seller gets a direct message
-    assert submitted.owed == "accept or decline the order"
+    assert submitted.owed == (Owed("sam", "accept or decline the order"),)  # the seller gets a direct message
     assert m.get(order_id).state is S.AWAITING_ACCEPTANCE
     with pytest.raises(Refused, match=f"Nothing to do: order {order_id} is already awaiting acceptance"):
         m.do(c.SubmitRequirements, m.buyer, order_id=order_id, answers=("Acme",))
@@ -220,7 +220,7 @@ def test_accepting_opens_the_work_with_the_licence_and_the_nda_in_force(sqlite_m
     assert (accepted.nda, accepted.licence) == (True, "Commercial use")
     assert accepted.due_at == T0 + timedelta(days=3)  # acceptance time + delivery days
     assert accepted.state is S.IN_PROGRESS
-    assert accepted.owed_by == ("sam",) and accepted.owed == "deliver the order"
+    assert accepted.owed == (Owed("sam", "deliver the order"),)
     order = m.get(order_id)
     assert (order.state, order.accepted_at, order.due_at, order.accept_by) == (
         S.IN_PROGRESS, T0, T0 + timedelta(days=3), None)

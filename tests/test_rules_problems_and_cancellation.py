@@ -1,6 +1,7 @@
 """Rules of problem reports, admins' resolutions, cancellation requests and cancelling a late order."""
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from adapters.db import codec
 from adapters.db.tables import OutboxRow
 from core import commands as c
 from core import events as ev
+from core.actor import Owed
 from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import OrderState, Role
@@ -167,8 +169,7 @@ def test_an_admin_extends_a_paused_order(sqlite_market: Market, time_machine: An
     report(m, order_id, m.seller)
     time_machine.shift(timedelta(hours=10))
     extended = one(resolve(m, order_id, Resolution.EXTEND, extra=timedelta(days=2)), ev.OrderResolved)
-    assert (extended.resolution, extended.extra, extended.refund, extended.to_seller) == (
-        Resolution.EXTEND, timedelta(days=2), 0, 0)
+    assert (extended.resolution, extended.extra, extended.refund) == (Resolution.EXTEND, timedelta(days=2), 0)
     order = m.get(order_id)
     assert order.problem is None
     assert order.due_at == T0 + timedelta(days=3, hours=10) + timedelta(days=2)  # the pause, then the extension
@@ -208,7 +209,7 @@ def test_an_admin_cancels_with_a_full_refund(market: Market) -> None:
     outcome = resolve(market, order_id, Resolution.CANCEL, note="The seller sent someone else's work")
     assert [type(e) for e in outcome.events] == [ev.OrderResolved, ev.OrderCancelled]
     resolved = one(outcome, ev.OrderResolved)
-    assert (resolved.resolution, resolved.refund, resolved.to_seller) == (Resolution.CANCEL, 5000, 0)
+    assert (resolved.resolution, resolved.refund) == (Resolution.CANCEL, 5000)
     cancelled = one(outcome, ev.OrderCancelled)
     assert (cancelled.by, cancelled.refund, cancelled.to_seller) == (Role.ADMIN, 5000, 0)
     assert cancelled.reason == "The seller sent someone else's work"
@@ -253,12 +254,41 @@ def test_a_refund_is_between_nothing_and_the_escrow(sqlite_market: Market, refun
     assert m.get(order_id).state is S.IN_PROGRESS and m.balance(f"escrow:{order_id}") == 5000
 
 
-def test_an_order_whose_money_left_escrow_cannot_be_cancelled(sqlite_market: Market) -> None:
+def test_an_admin_cancels_an_accepted_order_taking_the_refund_back_from_the_sellers_pending_earnings(
+        market: Market) -> None:
+    order_id = market.order(until=S.ACCEPTED)  # released: 4500 pending for the seller, 500 fee
+    report(market, order_id, reason="The final work never came")
+    cancelled = one(resolve(market, order_id, Resolution.CANCEL, refund=3000), ev.OrderCancelled)
+    # the seller keeps 2000 less the 10% fee on it; the buyer gets 3000 back; the fee on the refund returns too
+    assert (cancelled.refund, cancelled.to_seller) == (3000, 1800)
+    order = market.get(order_id)
+    assert (order.state, order.refunded, order.to_seller, order.fees, order.pending) == (S.CANCELLED, 3000, 1800, 200, 1800)
+    assert market.balance(f"pending:sam:{order_id}") == 1800 and market.balance("fees") == 200
+    assert market.balance("payments:bea") == -2000
+
+
+def test_a_full_refund_after_release_leaves_the_seller_nothing_to_clear(sqlite_market: Market) -> None:
     m = sqlite_market
     order_id = m.order(until=S.ACCEPTED)
-    with pytest.raises(Refused, match=f"Order {order_id} is accepted: its money has left escrow, so it can't be "
-                                      "cancelled"):
+    resolve(m, order_id, Resolution.CANCEL)
+    order = m.get(order_id)
+    assert (order.refunded, order.to_seller, order.pending, order.clears_at) == (5000, 0, 0, None)
+    assert m.balance(f"pending:sam:{order_id}") == 0 and m.balance("fees") == 0
+
+
+def test_a_completed_order_cannot_be_cancelled(sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=S.COMPLETED)
+    with pytest.raises(Refused, match=f"Nothing to do: order {order_id} is already completed"):
         resolve(m, order_id, Resolution.CANCEL)
+
+
+def test_an_admin_who_is_a_party_to_the_order_cannot_resolve_it(sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=S.IN_PROGRESS)
+    seller_admin = replace(m.seller, is_admin=True)
+    with pytest.raises(Refused, match=f"You are a party to order {order_id}: another admin resolves it"):
+        m.do(c.Resolve, seller_admin, order_id=order_id, resolution=Resolution.COMPLETE)
 
 
 @pytest.mark.parametrize("until", [S.AWAITING_REQUIREMENTS, S.AWAITING_ACCEPTANCE])
@@ -325,7 +355,7 @@ def test_either_party_may_ask_the_other_to_cancel(sqlite_market: Market, time_ma
         asked = one(m.do(c.RequestCancellation, who, order_id=order_id, reason=" Plans changed "),
                     ev.CancellationRequested)
         assert (asked.by, asked.reason, asked.answer_by) == (role, "Plans changed", T0 + timedelta(hours=48))
-        assert asked.owed_by == (other,) and asked.owed == "answer the cancellation request"
+        assert asked.owed == (Owed(other, "answer the cancellation request"),)
 
 
 def test_both_parties_agreeing_cancels_with_a_full_refund(market: Market) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from core import commands as c
 from core import events as ev
+from core.actor import Owed
 from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import OrderState
@@ -66,8 +67,7 @@ def test_accepting_a_delivery_releases_the_funds_to_the_seller_s_pending_balance
     assert accepted.state is S.ACCEPTED
     # the seller owes the final work within 24 hours of the acceptance
     assert accepted.final_work_due_at == T0 + timedelta(hours=5 + 24)
-    assert accepted.owed_by == ("sam", "bea")
-    assert accepted.owed == "send the final work and leave a review and flame rating"
+    assert accepted.owed == (Owed("sam", "send the final work"), Owed("bea", "leave a review and flame rating"))
     assert market.balance(f"escrow:{order_id}") == 0
     assert market.balance(f"pending:sam:{order_id}") == 4500
     assert market.balance("fees") == 500
@@ -86,7 +86,7 @@ def test_a_delivery_marked_final_completes_the_order_when_accepted(sqlite_market
     assert [type(e) for e in outcome.events] == [ev.DeliveryAccepted, ev.OrderCompleted]
     assert one(outcome, ev.DeliveryAccepted).final_work_due_at is None  # no final work owed
     completed = one(outcome, ev.OrderCompleted)
-    assert completed.owed_by == ("bea",) and completed.owed == "leave a review and flame rating"
+    assert completed.owed == (Owed("bea", "leave a review and flame rating"),)
     order = m.get(order_id)
     assert order.state is S.COMPLETED
     assert order.final_work is not None and order.final_work.how is FinalWorkHow.ACCEPTED_DELIVERY
@@ -130,7 +130,7 @@ def test_a_review_left_first_releases_the_final_work_as_it_arrives(sqlite_market
     order_id = m.order(until=S.ACCEPTED)
     left = one(review(m, order_id), ev.ReviewLeft)
     assert left.final_work_released is False and left.state is S.ACCEPTED
-    assert left.owed_by == ("sam",) and left.owed == "send the final work"
+    assert left.owed == (Owed("sam", "send the final work"),)
     assert one(send_final_work(m, order_id), ev.FinalWorkDelivered).released_to_buyer is True
     completed_owed = m.get(order_id).owed()
     assert completed_owed == ()  # nothing more is owed by anyone

@@ -11,6 +11,7 @@ from adapters.db import codec
 from adapters.db.tables import OutboxRow, TimerRow
 from core import commands as c
 from core import events as ev
+from core.actor import Owed
 from core.lifecycle import OrderState
 from core.order_parts import FinalWorkHow, TimerKind
 from tests.market import Market
@@ -138,7 +139,7 @@ def test_a_final_delivery_left_unanswered_completes_the_order(sqlite_market: Mar
     assert order.final_work is not None and order.final_work.how is FinalWorkHow.ACCEPTED_DELIVERY
     assert order.clears_at == T0 + timedelta(hours=72) + timedelta(days=5)
     [completed] = recorded(m, order_id, ev.OrderCompleted)
-    assert completed.owed_by == ("bea",) and completed.owed == "leave a review and flame rating"
+    assert completed.owed == (Owed("bea", "leave a review and flame rating"),)
 
 
 # ---- the due date --------------------------------------------------------------------------------

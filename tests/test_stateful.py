@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
@@ -59,6 +60,8 @@ PROFILES = {
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
 }
 PROFILE = os.environ.get("GIGROOM_HYPOTHESIS_PROFILE", "default")
+if PROFILE == "long":  # a bench run: well past pytest-timeout's 300 s
+    pytestmark = pytest.mark.timeout(3 * 3600)
 
 
 def _closure(moves: frozenset[tuple[OrderState, OrderState]]) -> dict[OrderState, frozenset[OrderState]]:
@@ -312,7 +315,7 @@ class OrderMachine(RuleBasedStateMachine):
 
     @rule(target=orders, requirements=st.booleans(), deliveries=st.integers(1, 2), days=st.integers(1, 4),
           extras=st.sets(st.sampled_from(["nda", "fast", "rev"]), max_size=2) | st.just({"bogus"}),
-          via_offer=st.booleans(), placer=st.sampled_from(["buyer", "buyer", "buyer", "seller"]))
+          via_offer=st.booleans(), placer=st.sampled_from(["buyer", "buyer", "buyer", "stranger", "admin", "seller"]))
     def place_order(self, requirements: bool, deliveries: int, days: int, extras: set[str], via_offer: bool,
                     placer: str) -> Any:
         m = self.market
@@ -363,7 +366,9 @@ class OrderMachine(RuleBasedStateMachine):
         forward = order.problem is None and data.draw(st.integers(0, 9), "forward") < 6
         name = data.draw(st.sampled_from(FORWARD[order.state] if forward else names), "action")
         role = data.draw(st.sampled_from(sorted(RULE[ACTIONS[name][0]].roles & set(PEOPLE))), "role")
-        actor = {Role.BUYER: self.market.buyer, Role.SELLER: self.market.seller, Role.ADMIN: self.market.admin}[role]
+        people = {a.user_id: a for a in self.actors.values() if a.community_id == self.market.community.id}
+        actor = {Role.BUYER: people[order.buyer_id], Role.SELLER: people[order.seller_id],
+                 Role.ADMIN: self.market.admin}[role]
         self._act(order_id, name, actor, retry, data, good=data.draw(st.integers(0, 9), "good") < 8)
 
     def _act(self, order_id: str, name: str, actor: Actor, retry: bool, data: st.DataObject,
@@ -387,6 +392,13 @@ class OrderMachine(RuleBasedStateMachine):
 
     @rule(delta=DELTAS)
     def advance_and_fire(self, delta: timedelta) -> None:
+        self._advance_and_fire(delta)
+
+    @rule(delta=DELTAS)
+    def advance_and_fire_again(self, delta: timedelta) -> None:  # a second rule: time moves twice as often
+        self._advance_and_fire(delta)
+
+    def _advance_and_fire(self, delta: timedelta) -> None:
         self.clock.advance(delta)
         fired = self.market.engine.fire_due()
         event(f"timers fired: {min(fired, 3)}{'+' if fired > 3 else ''}")
@@ -431,6 +443,7 @@ class OrderMachine(RuleBasedStateMachine):
         chains: dict[str, list[OrderState]] = defaultdict(list)
         for row in self._rows(select(OutboxRow).where(OutboxRow.id > self.last_outbox).order_by(OutboxRow.id)):
             self.last_outbox = row.id
+            event(f"event: {row.type}")
             if row.order_id is not None:
                 chains[row.order_id].append(S(json.loads(row.payload)["state"]))
         for order_id, (row, order) in orders.items():
@@ -491,6 +504,8 @@ class OrderMachine(RuleBasedStateMachine):
                 assert order.ended_at is None, f"{order_id}: {order.state} with an end time"
             else:
                 assert order.ended_at is not None, f"{order_id}: {order.state} without an end time"
+                if order.pending:  # what the seller earned will clear: a clearance deadline is set
+                    assert TimerKind.CLEARANCE in order.deadlines(), f"{order_id}: {order.pending} pending forever"
 
     @invariant()
     def funds_clear_only_after_the_clearance_period(self) -> None:

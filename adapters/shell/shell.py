@@ -68,8 +68,8 @@ class Shell:
         tag = f"[{event.order_id}] " if isinstance(event, OrderEvent) else ""
         self.out(f"📣 {tag}{describe(event)}")
         if isinstance(event, OrderEvent):
-            for user in event.owed_by:
-                self.out(f"   ✉ to {user}: your turn on order {event.order_id}: {event.owed}.")
+            for owed in event.owed:
+                self.out(f"   ✉ to {owed.user_id}: your turn on order {event.order_id}: {owed.what}.")
 
     # ---- the loop --------------------------------------------------------------------------------------
     @property
@@ -282,7 +282,7 @@ class Shell:
         await self._do(c.SaveDraft, kind=kind, **await self._work(args))
 
     async def _deliver(self, args: Namespace) -> None:
-        kind = DeliveryKind.FINAL if args.final else DeliveryKind.PREVIEW
+        kind = DeliveryKind.FINAL if args.final else None
         await self._do(c.DeliverOrder, kind=kind, confirm_no_file=args.no_file, from_draft=args.draft,
                        **await self._work(args))
 

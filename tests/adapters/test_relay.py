@@ -103,3 +103,11 @@ async def test_only_events_of_platforms_this_process_serves_are_claimed(sqlite_m
     sink = Elsewhere()
     await OutboxRelay(market.database, [sink], market.clock.now, "x").run_once()
     assert sink.events == [] and unsent(market.database) == 1
+
+
+async def test_stopping_the_relay_before_it_first_ran_ends_it_promptly(sqlite_market: Market) -> None:
+    relay = OutboxRelay(sqlite_market.database, [Recorder()], sqlite_market.clock.now, "one")
+    task = asyncio.create_task(relay.run_forever(interval=3600))
+    relay.stop()
+    await asyncio.wait_for(task, timeout=5)
+    assert task.done() and task.exception() is None
