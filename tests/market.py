@@ -1,12 +1,14 @@
 """A small driver for tests: a community with a seller, a buyer, an admin and a stranger."""
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.clock import SystemClock
 from adapters.db.connect import Database
+from adapters.db.queries import Queries
 from adapters.db.uow import SqlUnitOfWork
 from core import commands as c
+from core import events as ev
 from core.actor import Actor
 from core.engine import Engine, Outcome
 from core.lifecycle import OrderState
@@ -22,6 +24,14 @@ SERVICE = Service(title="Logo design", description="Three logo concepts", price=
                           Extra("rev", "One more revision", 500, deliveries=1)),
                   questions=("What is your brand called?",))
 FILE = FileRef("logo.png", 2048, "ab" * 32, "ab" * 32)
+E = TypeVar("E", bound=ev.Event)
+
+
+def one(outcome: Outcome, kind: type[E]) -> E:
+    """The one event of this kind an outcome holds."""
+    found = [e for e in outcome.events if isinstance(e, kind)]
+    assert len(found) == 1, [type(e).__name__ for e in outcome.events]
+    return found[0]
 
 
 class Market:
@@ -75,6 +85,10 @@ class Market:
     def balance(self, account: str, currency: str = "USD") -> int:
         with self.engine.unit_of_work() as uow:
             return uow.ledger.balance(self.community.id, account, currency)
+
+    def history(self, order_id: str) -> list[ev.Event]:
+        """Every event of the order, as written to the outbox (timers' events included)."""
+        return Queries(self.database).history(order_id)
 
     def fire(self) -> int:
         return self.engine.fire_due()

@@ -2,14 +2,13 @@
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.db import codec
-from adapters.db.tables import BalanceRow, LedgerEntryRow, LedgerTxnRow, OutboxRow
+from adapters.db.tables import BalanceRow, LedgerEntryRow, LedgerTxnRow
 from core import commands as c
 from core import events as ev
 from core import ledger
@@ -17,24 +16,12 @@ from core.engine import Outcome
 from core.errors import NotFound, Refused
 from core.lifecycle import OrderState
 from core.order_parts import Resolution
-from tests.market import Market
+from tests.market import Market, one
 
 S = OrderState
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-E = TypeVar("E", bound=ev.Event)
 
 
-def one(outcome: Outcome, kind: type[E]) -> E:
-    found = [e for e in outcome.events if isinstance(e, kind)]
-    assert len(found) == 1, [type(e).__name__ for e in outcome.events]
-    return found[0]
-
-
-def outbox(market: Market, order_id: str) -> list[ev.Event]:
-    with Session(market.database.reader) as session:
-        rows = session.execute(select(OutboxRow.type, OutboxRow.payload)
-                               .where(OutboxRow.order_id == order_id).order_by(OutboxRow.id)).all()
-    return [codec.load_event(kind, payload) for kind, payload in rows]
 
 
 def balances(market: Market) -> dict[tuple[str, str], int]:
@@ -120,7 +107,7 @@ def test_earnings_clear_5_days_after_completion_and_can_then_be_withdrawn(market
     assert market.fire() == 1
     assert market.balance("available:sam") == 4500
     assert market.balance(f"pending:sam:{order_id}") == 0
-    cleared = [e for e in outbox(market, order_id) if isinstance(e, ev.FundsCleared)]
+    cleared = [e for e in market.history(order_id) if isinstance(e, ev.FundsCleared)]
     assert [(e.amount, e.currency, e.at) for e in cleared] == [(4500, "USD", T0 + timedelta(days=5))]
 
     requested = one(market.do(c.RequestWithdrawal, market.seller, amount=4000), ev.WithdrawalRequested)

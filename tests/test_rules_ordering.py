@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -14,17 +14,11 @@ from core.errors import NotFound, Refused
 from core.lifecycle import OrderState, Role
 from core.order_parts import Resolution
 from core.terms import LineItem
-from tests.market import SERVICE, Market
+from tests.market import SERVICE, Market, one
 
 S = OrderState
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-E = TypeVar("E", bound=ev.Event)
 
-
-def one(outcome: Outcome, kind: type[E]) -> E:
-    found = [e for e in outcome.events if isinstance(e, kind)]
-    assert len(found) == 1, [type(e).__name__ for e in outcome.events]
-    return found[0]
 
 
 def place(market: Market, **changes: Any) -> tuple[str, Outcome]:

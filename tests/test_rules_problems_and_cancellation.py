@@ -3,14 +3,10 @@
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from adapters.db import codec
-from adapters.db.tables import OutboxRow
 from core import commands as c
 from core import events as ev
 from core.actor import Owed
@@ -18,25 +14,12 @@ from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import OrderState, Role
 from core.order_parts import FinalWorkHow, Resolution, TimerKind
-from tests.market import FILE, Market
+from tests.market import FILE, Market, one
 
 S = OrderState
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-E = TypeVar("E", bound=ev.Event)
 
 
-def one(outcome: Outcome, kind: type[E]) -> E:
-    found = [e for e in outcome.events if isinstance(e, kind)]
-    assert len(found) == 1, [type(e).__name__ for e in outcome.events]
-    return found[0]
-
-
-def outbox(market: Market, order_id: str) -> list[ev.Event]:
-    """Every event recorded for this order, timers' included, in order."""
-    with Session(market.database.reader) as session:
-        rows = session.execute(select(OutboxRow.type, OutboxRow.payload)
-                               .where(OutboxRow.order_id == order_id).order_by(OutboxRow.id)).all()
-    return [codec.load_event(kind, payload) for kind, payload in rows]
 
 
 def report(market: Market, order_id: str, who: Any = None, reason: str = "The seller stopped answering") -> Outcome:
@@ -431,7 +414,7 @@ def test_silence_cancels_a_cancellation_request(market: Market, time_machine: An
     assert market.fire() >= 1  # the due date's reminder is due at this moment too
     order = market.get(order_id)
     assert (order.state, order.ended_at) == (S.CANCELLED, T0 + timedelta(hours=48))
-    cancelled = [e for e in outbox(market, order_id) if isinstance(e, ev.OrderCancelled)]
+    cancelled = [e for e in market.history(order_id) if isinstance(e, ev.OrderCancelled)]
     assert len(cancelled) == 1
     assert (cancelled[0].by, cancelled[0].refund) == (Role.TIMER, 5000)
     assert cancelled[0].reason == "The seller did not answer the cancellation request within 2d."

@@ -2,7 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -13,18 +13,12 @@ from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import OrderState
 from core.order_parts import FileRef, FinalWorkHow
-from tests.market import FILE, Market
+from tests.market import FILE, Market, one
 
 S = OrderState
 T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
-E = TypeVar("E", bound=ev.Event)
 FINAL = FileRef("logo-final.ai", 4096, "fe" * 32, "fe" * 32)
 
-
-def one(outcome: Outcome, kind: type[E]) -> E:
-    found = [e for e in outcome.events if isinstance(e, kind)]
-    assert len(found) == 1, [type(e).__name__ for e in outcome.events]
-    return found[0]
 
 
 def send_final_work(market: Market, order_id: str, **fields: Any) -> Outcome:

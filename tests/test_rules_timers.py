@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.db import codec
-from adapters.db.tables import OutboxRow, TimerRow
+from adapters.db.tables import TimerRow
 from core import commands as c
 from core import events as ev
 from core.actor import Owed
@@ -21,16 +20,9 @@ T0 = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 
 
-def outbox(market: Market, order_id: str) -> list[ev.Event]:
-    """Every event recorded for this order, timers' included, in order."""
-    with Session(market.database.reader) as session:
-        rows = session.execute(select(OutboxRow.type, OutboxRow.payload)
-                               .where(OutboxRow.order_id == order_id).order_by(OutboxRow.id)).all()
-    return [codec.load_event(kind, payload) for kind, payload in rows]
-
 
 def recorded(market: Market, order_id: str, kind: type[ev.Event]) -> list[Any]:
-    return [e for e in outbox(market, order_id) if isinstance(e, kind)]
+    return [e for e in market.history(order_id) if isinstance(e, kind)]
 
 
 def timer_rows(market: Market, order_id: str) -> dict[TimerKind, datetime]:

@@ -39,8 +39,7 @@ from sqlalchemy import func, select
 from adapters.db import codec
 from adapters.db.connect import Database, connect
 from adapters.db.migrate import upgrade
-from adapters.db.tables import (BalanceRow, LedgerEntryRow, LedgerTxnRow, OrderRow, OutboxRow, TimerRow,
-                                WithdrawalRow)
+from adapters.db.tables import BalanceRow, LedgerEntryRow, LedgerTxnRow, OrderRow, OutboxRow, TimerRow, WithdrawalRow
 from core import commands as c
 from core import ledger
 from core.actor import Actor
