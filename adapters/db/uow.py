@@ -1,14 +1,19 @@
-"""The unit of work on SQLAlchemy: one transaction for a change, its ledger, timers and outbox."""
+"""The unit of work: one transaction for a change, its ledger, its timers and its outbox.
+
+The write path runs on a plain SQLAlchemy Connection with statements built once: the ORM's
+per-statement machinery cost several times the database's own work here (see bench/engine.py).
+Orders are versioned: every UPDATE says `WHERE version = :version`, and a count of zero means
+someone else changed the order first (optimistic concurrency).
+"""
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import codec
 from adapters.db.connect import Database
@@ -38,178 +43,223 @@ from core.terms import Listing, Offer
 T = TypeVar("T")
 
 
-class _Documents(Generic[T]):
-    """Aggregates kept as a JSON document plus the columns that queries filter on."""
+def _table(row: type[Any]) -> Table:
+    table: Table = row.__table__
+    return table
 
-    def __init__(self, session: Session, row: type[Any], kind: type[T], columns: Callable[[T], dict[str, Any]]):
-        self.session, self.row, self.kind, self.columns = session, row, kind, columns
 
-    def get(self, key: str) -> T | None:
-        row = self.session.get(self.row, key)
-        return None if row is None else codec.load(self.kind, row.data)
+COMMUNITIES, LISTINGS, OFFERS, ORDERS = _table(CommunityRow), _table(ListingRow), _table(OfferRow), _table(OrderRow)
+WITHDRAWALS, TIMERS, TXNS, ENTRIES = _table(WithdrawalRow), _table(TimerRow), _table(LedgerTxnRow), _table(LedgerEntryRow)
+BALANCES, OUTBOX, HANDLED = _table(BalanceRow), _table(OutboxRow), _table(CommandRow)
 
-    def add(self, item: T) -> None:
-        self.session.add(self.row(data=codec.dump(item), **self.columns(item)))
 
-    def save(self, item: T) -> None:
-        fields = self.columns(item)
-        row = self.session.get(self.row, fields["id"])
-        for name, value in fields.items():
-            setattr(row, name, value)
-        row.data = codec.dump(item)
+@lru_cache(maxsize=256)
+def _policy(text: str) -> Policy:
+    """Policies change rarely and are read by every command: decode each distinct one once."""
+    return codec.load(Policy, text)
 
 
 class _Communities:
-    def __init__(self, session: Session):
-        self.session = session
+    GET = select(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key"))
+    ADD = insert(COMMUNITIES)
+    SAVE = update(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key")).values(
+        name=bindparam("new_name"), policy=bindparam("new_policy"))
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def get(self, key: str) -> Community | None:
-        row = self.session.get(CommunityRow, key)
+        row = self.connection.execute(self.GET, {"key": key}).first()
         if row is None:
             return None
-        return Community(row.id, row.platform, row.name, codec.load(Policy, row.policy), row.created_at)
+        return Community(row.id, row.platform, row.name, _policy(row.policy), row.created_at)
 
     def add(self, item: Community) -> None:
-        self.session.add(CommunityRow(id=item.id, platform=item.platform, name=item.name,
-                                      policy=codec.dump(item.policy), created_at=item.created_at))
+        self.connection.execute(self.ADD, {"id": item.id, "platform": item.platform, "name": item.name,
+                                           "policy": codec.dump(item.policy), "created_at": item.created_at})
 
     def save(self, item: Community) -> None:
-        row = self.session.get(CommunityRow, item.id)
-        assert row is not None
-        row.name, row.policy = item.name, codec.dump(item.policy)
+        self.connection.execute(self.SAVE, {"key": item.id, "new_name": item.name,
+                                            "new_policy": codec.dump(item.policy)})
+
+
+class _Documents(Generic[T]):
+    """Aggregates kept as a JSON document plus the columns that queries filter on."""
+
+    def __init__(self, connection: Connection, table: Table, kind: type[T], columns: Callable[[T], dict[str, Any]]):
+        self.connection, self.kind, self.columns = connection, kind, columns
+        self.get_statement = select(table.c.data).where(table.c.id == bindparam("key"))
+        self.add_statement = insert(table)
+        names = [c.name for c in table.columns if c.name != "id"]
+        self.save_statement = update(table).where(table.c.id == bindparam("key")).values(
+            {name: bindparam(f"n_{name}") for name in names})
+
+    def get(self, key: str) -> T | None:
+        data = self.connection.execute(self.get_statement, {"key": key}).scalar()
+        return None if data is None else codec.load(self.kind, data)
+
+    def add(self, item: T) -> None:
+        self.connection.execute(self.add_statement, {"data": codec.dump(item), **self.columns(item)})
+
+    def save(self, item: T) -> None:
+        fields = {"data": codec.dump(item), **self.columns(item)}
+        key = fields.pop("id")
+        self.connection.execute(self.save_statement, {"key": key, **{f"n_{k}": v for k, v in fields.items()}})
 
 
 class _Orders:
-    def __init__(self, session: Session, clock_now: Callable[[], datetime]):
-        self.session = session
-        self.now = clock_now
-        self.rows: dict[str, OrderRow] = {}
+    GET = select(ORDERS.c.data, ORDERS.c.version).where(ORDERS.c.id == bindparam("key"))
+    ADD = insert(ORDERS)
+    SAVE = (update(ORDERS).where(ORDERS.c.id == bindparam("key"), ORDERS.c.version == bindparam("expected"))
+            .values(state=bindparam("n_state"), paused=bindparam("n_paused"), updated_at=bindparam("n_updated_at"),
+                    due_at=bindparam("n_due_at"), data=bindparam("n_data"), version=bindparam("n_version")))
+    ADD_TIMER = insert(TIMERS)
+    MOVE_TIMER = update(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k")).values(
+        due_at=bindparam("n_due"))
+    DROP_TIMER = delete(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k"))
+
+    def __init__(self, connection: Connection, now: Callable[[], datetime]):
+        self.connection, self.now = connection, now
         self.snapshots: dict[str, dict[TimerKind, datetime]] = {}
-        self.fired: set[tuple[str, str]] = set()
+        self.fired: set[tuple[str, TimerKind]] = set()
 
     def get(self, key: str, lock: bool = False) -> Order | None:
-        row = self.session.get(OrderRow, key, with_for_update=lock or None)
+        query = self.GET.with_for_update() if lock else self.GET
+        row = self.connection.execute(query, {"key": key}).first()
         if row is None:
             return None
         order = codec.load(Order, row.data)
         order.version = row.version
-        self.rows[key] = row
-        self.snapshots[key] = {k: v for k, v in order.deadlines().items() if (key, k.value) not in self.fired}
+        self.snapshots[key] = {k: v for k, v in order.deadlines().items() if (key, k) not in self.fired}
         return order
 
     def add(self, order: Order) -> None:
-        row = OrderRow(id=order.id, community_id=order.community_id, buyer_id=order.buyer_id,
-                       seller_id=order.seller_id, version=0, **self._columns(order))
-        self.session.add(row)
-        self.session.flush()
-        self.rows[order.id], self.snapshots[order.id] = row, {}
+        order.version = 1
+        self.connection.execute(self.ADD, {"id": order.id, "community_id": order.community_id,
+                                           "buyer_id": order.buyer_id, "seller_id": order.seller_id,
+                                           "placed_at": order.placed_at, "version": 1, **self._columns(order)})
+        self.snapshots[order.id] = {}
         self._sync_timers(order)
 
     def save(self, order: Order) -> None:
         """Write the order first, version-checked, so that a concurrent change is found before anything else."""
-        row = self.rows[order.id]
-        for name, value in self._columns(order).items():
-            setattr(row, name, value)
-        try:
-            self.session.flush()
-        except StaleDataError:
-            raise Conflict() from None
+        columns = {f"n_{name}": value for name, value in self._columns(order).items()}
+        written = self.connection.execute(self.SAVE, {"key": order.id, "expected": order.version,
+                                                      "n_version": order.version + 1, **columns})
+        if written.rowcount != 1:
+            raise Conflict()
+        order.version += 1
         self._sync_timers(order)
 
     def _columns(self, order: Order) -> dict[str, Any]:
-        return {"state": order.state.value, "paused": order.problem is not None, "placed_at": order.placed_at,
-                "updated_at": self.now(), "due_at": order.due_at, "data": codec.dump(order)}
+        return {"state": order.state.value, "paused": order.problem is not None, "updated_at": self.now(),
+                "due_at": order.due_at, "data": codec.dump(order)}
 
     def _sync_timers(self, order: Order) -> None:
         """Make the timers table hold exactly this order's deadlines, writing only what changed."""
         before, after = self.snapshots[order.id], order.deadlines()
         for kind in before.keys() - after.keys():
-            self.session.execute(delete(TimerRow).where(TimerRow.order_id == order.id, TimerRow.kind == kind.value))
+            self.connection.execute(self.DROP_TIMER, {"order": order.id, "k": kind.value})
         for kind, due in after.items():
             if kind not in before:
-                self.session.execute(insert(TimerRow).values(order_id=order.id, kind=kind.value, due_at=due))
+                self.connection.execute(self.ADD_TIMER, {"order_id": order.id, "kind": kind.value, "due_at": due})
             elif before[kind] != due:
-                self.session.execute(update(TimerRow).where(TimerRow.order_id == order.id,
-                                                            TimerRow.kind == kind.value).values(due_at=due))
+                self.connection.execute(self.MOVE_TIMER, {"order": order.id, "k": kind.value, "n_due": due})
         self.snapshots[order.id] = after
 
 
 class _Timers:
-    def __init__(self, session: Session, orders: _Orders):
-        self.session, self.orders = session, orders
+    DUE = (select(TIMERS.c.id, TIMERS.c.order_id, TIMERS.c.kind, TIMERS.c.due_at)
+           .where(TIMERS.c.due_at <= bindparam("now")).order_by(TIMERS.c.due_at).limit(1)
+           .with_for_update(skip_locked=True))
+    DONE = delete(TIMERS).where(TIMERS.c.id == bindparam("key"))
+    NEXT = select(TIMERS.c.due_at).order_by(TIMERS.c.due_at).limit(1)
+
+    def __init__(self, connection: Connection, orders: _Orders):
+        self.connection, self.orders = connection, orders
 
     def claim_due(self, now: datetime) -> DueTimer | None:
-        query = (select(TimerRow.id, TimerRow.order_id, TimerRow.kind, TimerRow.due_at)
-                 .where(TimerRow.due_at <= now).order_by(TimerRow.due_at).limit(1)
-                 .with_for_update(skip_locked=True))
-        found = self.session.execute(query).first()
+        found = self.connection.execute(self.DUE, {"now": now}).first()
         return None if found is None else DueTimer(found.id, found.order_id, TimerKind(found.kind), found.due_at)
 
     def done(self, timer: DueTimer) -> None:
-        self.session.execute(delete(TimerRow).where(TimerRow.id == timer.id))
-        self.orders.fired.add((timer.order_id, timer.kind.value))
+        self.connection.execute(self.DONE, {"key": timer.id})
+        self.orders.fired.add((timer.order_id, timer.kind))
 
     def next_due(self) -> datetime | None:
-        return self.session.execute(select(TimerRow.due_at).order_by(TimerRow.due_at).limit(1)).scalar()
+        due: datetime | None = self.connection.execute(self.NEXT).scalar()
+        return due
 
 
 class _Ledger:
-    def __init__(self, session: Session):
-        self.session = session
+    ADD_TXN = insert(TXNS).returning(TXNS.c.id)
+    ADD_ENTRY = insert(ENTRIES)
+    KEY = (BALANCES.c.community_id == bindparam("b_community"), BALANCES.c.account == bindparam("b_account"),
+           BALANCES.c.currency == bindparam("b_currency"))
+    ADD_TO = update(BALANCES).where(*KEY).values(balance=BALANCES.c.balance + bindparam("amount"))
+    OPEN = insert(BALANCES)
+    BALANCE = select(BALANCES.c.balance).where(*KEY)
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def post(self, community_id: str, txn: Transaction, at: datetime) -> None:
-        txn_id = self.session.execute(insert(LedgerTxnRow).values(
-            community_id=community_id, order_id=txn.order_id, kind=txn.kind.value, currency=txn.currency,
-            memo=txn.memo, at=at).returning(LedgerTxnRow.id)).scalar_one()
-        self.session.execute(insert(LedgerEntryRow), [
+        txn_id = self.connection.execute(self.ADD_TXN, {
+            "community_id": community_id, "order_id": txn.order_id, "kind": txn.kind.value,
+            "currency": txn.currency, "memo": txn.memo, "at": at}).scalar_one()
+        self.connection.execute(self.ADD_ENTRY, [
             {"txn_id": txn_id, "community_id": community_id, "account": p.account, "currency": txn.currency,
              "amount": p.amount} for p in txn.postings])
         for posting in sorted(txn.postings, key=lambda p: p.account):  # one lock order: no deadlocks
             self._add_to_balance(community_id, posting.account, txn.currency, posting.amount)
 
     def _add_to_balance(self, community_id: str, account: str, currency: str, amount: int) -> None:
-        key = (BalanceRow.community_id == community_id, BalanceRow.account == account,
-               BalanceRow.currency == currency)
-        changed = self.session.execute(update(BalanceRow).where(*key).values(balance=BalanceRow.balance + amount))
-        if changed.rowcount:  # type: ignore[attr-defined]
+        key = {"b_community": community_id, "b_account": account, "b_currency": currency}
+        if self.connection.execute(self.ADD_TO, {**key, "amount": amount}).rowcount:
             return
         try:
-            with self.session.begin_nested():
-                self.session.execute(insert(BalanceRow).values(community_id=community_id, account=account,
-                                                               currency=currency, balance=amount))
+            with self.connection.begin_nested():
+                self.connection.execute(self.OPEN, {"community_id": community_id, "account": account,
+                                                    "currency": currency, "balance": amount})
         except IntegrityError:  # another transaction opened this account first, or this would overdraw it
-            retried = self.session.execute(update(BalanceRow).where(*key).values(balance=BalanceRow.balance + amount))
-            if not retried.rowcount:  # type: ignore[attr-defined]
+            if not self.connection.execute(self.ADD_TO, {**key, "amount": amount}).rowcount:
                 raise
 
     def balance(self, community_id: str, account: str, currency: str, lock: bool = False) -> int:
-        query = select(BalanceRow.balance).where(BalanceRow.community_id == community_id,
-                                                 BalanceRow.account == account, BalanceRow.currency == currency)
-        return self.session.execute(query.with_for_update() if lock else query).scalar() or 0
+        query = self.BALANCE.with_for_update() if lock else self.BALANCE
+        found = self.connection.execute(query, {"b_community": community_id, "b_account": account,
+                                                "b_currency": currency})
+        return found.scalar() or 0
 
 
 class _Outbox:
-    def __init__(self, session: Session):
-        self.session = session
+    ADD = insert(OUTBOX)
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def add(self, event: Event) -> None:
-        self.session.execute(insert(OutboxRow).values(
-            community_id=event.community_id, platform=event.community_id.split(":", 1)[0],
-            order_id=event.order_id if isinstance(event, OrderEvent) else None, type=type(event).__name__,
-            payload=codec.dump_event(event), created_at=event.at, available_at=event.at, attempts=0))
+        self.connection.execute(self.ADD, {
+            "community_id": event.community_id, "platform": event.community_id.split(":", 1)[0],
+            "order_id": event.order_id if isinstance(event, OrderEvent) else None, "type": type(event).__name__,
+            "payload": codec.dump_event(event), "created_at": event.at, "available_at": event.at, "attempts": 0})
 
 
 class _Commands:
-    def __init__(self, session: Session):
-        self.session = session
+    SEEN = select(HANDLED.c.ref).where(HANDLED.c.key == bindparam("key"))
+    ADD = insert(HANDLED)
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
 
     def seen(self, key: str) -> str | None:
-        return self.session.execute(select(CommandRow.ref).where(CommandRow.key == key)).scalar()
+        ref: str | None = self.connection.execute(self.SEEN, {"key": key}).scalar()
+        return ref
 
     def add(self, key: str, community_id: str, ref: str, at: datetime) -> None:
         try:
-            with self.session.begin_nested():
-                self.session.add(CommandRow(key=key, community_id=community_id, ref=ref, at=at))
+            with self.connection.begin_nested():
+                self.connection.execute(self.ADD, {"key": key, "community_id": community_id, "ref": ref, "at": at})
         except IntegrityError:
             raise Conflict() from None
 
@@ -219,35 +269,32 @@ class SqlUnitOfWork:
         self.database, self.now = database, now
 
     def __enter__(self) -> Self:
-        self.session = Session(self.database.writer, expire_on_commit=False, autoflush=False)
-        s = self.session
-        self.communities = _Communities(s)
-        self.listings = _Documents(s, ListingRow, Listing, _listing_columns)
-        self.offers = _Documents(s, OfferRow, Offer, _offer_columns)
-        self.orders = _Orders(s, self.now)
-        self.withdrawals = _Documents(s, WithdrawalRow, Withdrawal, _withdrawal_columns)
-        self.ledger = _Ledger(s)
-        self.timers = _Timers(s, self.orders)
-        self.outbox = _Outbox(s)
-        self.commands = _Commands(s)
+        self.connection = c = self.database.writer.connect()
+        self.transaction = c.begin()
+        self.communities = _Communities(c)
+        self.listings = _Documents(c, LISTINGS, Listing, _listing_columns)
+        self.offers = _Documents(c, OFFERS, Offer, _offer_columns)
+        self.orders = _Orders(c, self.now)
+        self.withdrawals = _Documents(c, WITHDRAWALS, Withdrawal, _withdrawal_columns)
+        self.ledger = _Ledger(c)
+        self.timers = _Timers(c, self.orders)
+        self.outbox = _Outbox(c)
+        self.commands = _Commands(c)
         return self
 
     def commit(self) -> None:
         try:
-            self.session.commit()
-        except StaleDataError:
-            self.session.rollback()
-            raise Conflict() from None
+            self.transaction.commit()
         except OperationalError as error:
-            self.session.rollback()
             if _retryable(error):
                 raise Conflict() from None
             raise
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.session.rollback()
-        self.session.close()
+        if self.transaction.is_active:
+            self.transaction.rollback()
+        self.connection.close()
         if isinstance(error, OperationalError) and _retryable(error):
             raise Conflict() from error
 
