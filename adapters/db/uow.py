@@ -8,11 +8,11 @@ someone else changed the order first (optimistic concurrency).
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.db import codec
@@ -83,16 +83,20 @@ class _Communities:
                                             "new_policy": codec.dump(item.policy)})
 
 
+@cache
+def _document_statements(table: Table) -> tuple[Select[Any], Insert, Update]:
+    """Get, add and save for a document table, built once."""
+    names = [c.name for c in table.columns if c.name != "id"]
+    return (select(table.c.data).where(table.c.id == bindparam("key")), insert(table),
+            update(table).where(table.c.id == bindparam("key")).values({n: bindparam(f"n_{n}") for n in names}))
+
+
 class _Documents(Generic[T]):
     """Aggregates kept as a JSON document plus the columns that queries filter on."""
 
     def __init__(self, connection: Connection, table: Table, kind: type[T], columns: Callable[[T], dict[str, Any]]):
         self.connection, self.kind, self.columns = connection, kind, columns
-        self.get_statement = select(table.c.data).where(table.c.id == bindparam("key"))
-        self.add_statement = insert(table)
-        names = [c.name for c in table.columns if c.name != "id"]
-        self.save_statement = update(table).where(table.c.id == bindparam("key")).values(
-            {name: bindparam(f"n_{name}") for name in names})
+        self.get_statement, self.add_statement, self.save_statement = _document_statements(table)
 
     def get(self, key: str) -> T | None:
         data = self.connection.execute(self.get_statement, {"key": key}).scalar()
