@@ -33,11 +33,10 @@ OPERATOR = "operator"
 def _settings(sandbox: bool = False) -> Settings:
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if sandbox:
+    if sandbox:  # its own database, always: moving the clock must never touch real orders
         data = Path("data/sandbox")
-        explicit = "DATABASE_URL" in settings.model_fields_set or "database_url" in settings.model_fields_set
-        settings = settings.model_copy(update={"files_dir": data / "files", **(
-            {} if explicit else {"database_url": f"sqlite:///{data / 'gigroom.db'}"})})
+        settings = settings.model_copy(update={"files_dir": data / "files",
+                                               "database_url": f"sqlite:///{data / 'gigroom.db'}"})
     return settings
 
 
