@@ -1,6 +1,6 @@
 """Database engines: SQLite in WAL with writers starting BEGIN IMMEDIATE, or PostgreSQL."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ class Database:
     writer: Engine
     reader: Engine
     url: str
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # short-lived, per process
 
     @property
     def is_sqlite(self) -> bool:

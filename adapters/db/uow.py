@@ -7,8 +7,10 @@ someone else changed the order first (optimistic concurrency).
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import cache, lru_cache
+from time import monotonic
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -60,25 +62,42 @@ def _policy(text: str) -> Policy:
 
 
 class _Communities:
+    """Every command reads its community: a copy read in the last TTL seconds is used instead.
+
+    A policy change made in this process is seen at once; one made by another process within TTL.
+    """
+
+    TTL = 2.0
     GET = select(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key"))
     ADD = insert(COMMUNITIES)
     SAVE = update(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key")).values(
         name=bindparam("new_name"), policy=bindparam("new_policy"))
 
-    def __init__(self, connection: Connection):
-        self.connection = connection
+    def __init__(self, connection: Connection, cache: dict[str, Any]):
+        self.connection, self.cache = connection, cache
+        self.changed: set[str] = set()
+
+    def forget_changed(self) -> None:
+        for key in self.changed:
+            self.cache.pop(key, None)
 
     def get(self, key: str) -> Community | None:
+        cached = self.cache.get(key)
+        if cached and monotonic() - cached[0] < self.TTL:
+            return replace(cached[1])
         row = self.connection.execute(self.GET, {"key": key}).first()
         if row is None:
             return None
-        return Community(row.id, row.platform, row.name, _policy(row.policy), row.created_at)
+        community = Community(row.id, row.platform, row.name, _policy(row.policy), row.created_at)
+        self.cache[key] = (monotonic(), replace(community))
+        return community
 
     def add(self, item: Community) -> None:
         self.connection.execute(self.ADD, {"id": item.id, "platform": item.platform, "name": item.name,
                                            "policy": codec.dump(item.policy), "created_at": item.created_at})
 
     def save(self, item: Community) -> None:
+        self.changed.add(item.id)
         self.connection.execute(self.SAVE, {"key": item.id, "new_name": item.name,
                                             "new_policy": codec.dump(item.policy)})
 
@@ -275,7 +294,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         self.connection = c = self.database.writer.connect()
         self.transaction = c.begin()
-        self.communities = _Communities(c)
+        self.communities = _Communities(c, self.database.cache)
         self.listings = _Documents(c, LISTINGS, Listing, _listing_columns)
         self.offers = _Documents(c, OFFERS, Offer, _offer_columns)
         self.orders = _Orders(c, self.now)
@@ -293,6 +312,7 @@ class SqlUnitOfWork:
             if _retryable(error):
                 raise Conflict() from None
             raise
+        self.communities.forget_changed()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
