@@ -69,11 +69,14 @@ class OutboxRelay:
             return [Claimed(row.id, row.attempts, codec.load_event(row.type, row.payload))  # type: ignore[arg-type]
                     for row in rows]
 
-    def _finish(self, claimed: Claimed, error: str | None) -> None:
+    def _sent(self, ids: list[int]) -> None:
+        with Session(self.database.writer) as session, session.begin():
+            session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == self.name)
+                            .values(sent_at=self.now(), error=None))
+
+    def _failed(self, claimed: Claimed, error: str) -> None:
         now = self.now()
-        if error is None:
-            values = {"sent_at": now, "error": None}
-        elif claimed.attempts + 1 >= MAX_ATTEMPTS:
+        if claimed.attempts + 1 >= MAX_ATTEMPTS:
             values = {"sent_at": now, "error": f"gave up after {MAX_ATTEMPTS} attempts: {error}"}
         else:
             values = {"attempts": claimed.attempts + 1, "available_at": now + backoff(claimed.attempts + 1),
@@ -86,16 +89,19 @@ class OutboxRelay:
         """Send what is ready; how many events were handed over."""
         sent = 0
         while claimed := await asyncio.to_thread(self.claim):
+            done: list[int] = []
             for item in claimed:
                 sink = self.sinks[item.event.community_id.split(":", 1)[0]]
                 try:
                     await sink.deliver(item.event)
                 except Exception as error:  # an adapter's failure is retried later, never lost
                     log.warning("could not deliver %s #%s: %s", type(item.event).__name__, item.id, error)
-                    await asyncio.to_thread(self._finish, item, f"{type(error).__name__}: {error}")
+                    await asyncio.to_thread(self._failed, item, f"{type(error).__name__}: {error}")
                 else:
-                    await asyncio.to_thread(self._finish, item, None)
-                    sent += 1
+                    done.append(item.id)
+            if done:
+                await asyncio.to_thread(self._sent, done)
+                sent += len(done)
         return sent
 
     def poke(self) -> None:
@@ -108,11 +114,11 @@ class OutboxRelay:
     async def run_forever(self, interval: float) -> None:
         """Send, then sleep until poked or `interval` passes; until `stop`."""
         while not self.stopped:
+            self.wake.clear()  # before running: a poke that arrives meanwhile is not lost
             try:
                 await self.run_once()
             except Exception:
                 log.exception("the outbox relay failed; trying again in %ss", interval)
-            self.wake.clear()
             # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):

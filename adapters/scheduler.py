@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class TimerScheduler:
-    def __init__(self, engine: Engine, interval: timedelta, on_fired: Callable[[int], None] = lambda n: None):
-        self.engine, self.interval, self.on_fired = engine, interval, on_fired
+    def __init__(self, engine: Engine, next_due: Callable[[], datetime | None], interval: timedelta,
+                 on_fired: Callable[[int], None] = lambda n: None):
+        self.engine, self.next_due, self.interval, self.on_fired = engine, next_due, interval, on_fired
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
         self.next_wake: datetime | None = None
@@ -35,20 +36,26 @@ class TimerScheduler:
             self.scheduler.shutdown(wait=False)
 
     async def sweep(self) -> int:
+        """Fire everything due, until nothing is; then plan the wake-up for the next deadline."""
         async with self._lock:
+            total = 0
             try:
-                fired = await asyncio.to_thread(self.engine.fire_due)
-                if fired:
-                    self.on_fired(fired)
-                await self._plan(await asyncio.to_thread(self.engine.next_due))
-                return fired
+                while True:
+                    fired = await asyncio.to_thread(self.engine.fire_due)
+                    total += fired
+                    if fired:
+                        self.on_fired(fired)
+                    due = await asyncio.to_thread(self.next_due)
+                    if due is None or due > self.engine.clock.now():
+                        break
+                await self._plan(due)
             except Exception:
                 log.exception("the timer sweep failed; the next sweep tries again")
-                return 0
+            return total
 
     async def poke(self) -> None:
         """After a command: make sure the wake-up is no later than the earliest deadline."""
-        await self._plan(await asyncio.to_thread(self.engine.next_due))
+        await self._plan(await asyncio.to_thread(self.next_due))
 
     async def _plan(self, due: datetime | None) -> None:
         if due is None:
@@ -58,5 +65,6 @@ class TimerScheduler:
         if self.next_wake and real_now < self.next_wake <= wake:
             return
         self.next_wake = wake
+        # max_instances=2: the wake job is planned from inside a running sweep, and must not be skipped for it
         self.scheduler.add_job(self.sweep, "date", run_date=self.next_wake, id="wake", replace_existing=True,
-                               misfire_grace_time=None)
+                               misfire_grace_time=None, max_instances=2)

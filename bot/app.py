@@ -40,7 +40,7 @@ class Gigroom:
         self.files = LocalFileStore(Path(settings.files_dir))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.relay = OutboxRelay(self.database, [], self.clock.now, self.name)
-        self.timers = TimerScheduler(self.engine, timedelta(seconds=settings.sweep_interval),
+        self.timers = TimerScheduler(self.engine, self.queries.next_due, timedelta(seconds=settings.sweep_interval),
                                      on_fired=lambda _: self.relay.poke())
         self._tasks: list[asyncio.Task[None]] = []
         if self.sandbox:

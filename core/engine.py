@@ -135,10 +135,6 @@ class Engine:
             for event in _drain(order, owed_before):
                 uow.outbox.add(event)
 
-    def next_due(self) -> datetime | None:
-        with self.unit_of_work() as uow:
-            return uow.timers.next_due()
-
 
 
 def _save_order(uow: UnitOfWork, order: Order, now: datetime) -> None:

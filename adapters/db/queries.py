@@ -19,6 +19,7 @@ from adapters.db.tables import (
     OfferRow,
     OrderRow,
     OutboxRow,
+    TimerRow,
     WithdrawalRow,
 )
 from core import ledger
@@ -176,6 +177,12 @@ class Queries:
         query = select(OutboxRow.type, OutboxRow.payload).where(OutboxRow.order_id == order_id).order_by(OutboxRow.id)
         with self._session() as s:
             return [codec.load_event(kind, payload) for kind, payload in s.execute(query)]
+
+    def next_due(self) -> datetime | None:
+        """The earliest pending deadline, read without taking the write lock."""
+        with self._session() as s:
+            due: datetime | None = s.scalar(select(TimerRow.due_at).order_by(TimerRow.due_at).limit(1))
+            return due
 
     def unsent(self) -> int:
         with self._session() as s:

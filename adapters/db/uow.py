@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.db import codec
@@ -35,7 +37,7 @@ from adapters.db.tables import (
 from core.community import Community, Withdrawal
 from core.errors import Conflict
 from core.events import Event, OrderEvent
-from core.ledger import Transaction
+from core.ledger import Transaction, is_external
 from core.order import Order
 from core.order_parts import TimerKind
 from core.policy import Policy
@@ -139,7 +141,8 @@ class _Orders:
     ADD_TIMER = insert(TIMERS)
     MOVE_TIMER = update(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k")).values(
         due_at=bindparam("n_due"))
-    DROP_TIMER = delete(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k"))
+    DROP_TIMERS = delete(TIMERS).where(TIMERS.c.order_id == bindparam("order"),
+                                       TIMERS.c.kind.in_(bindparam("kinds", expanding=True)))
 
     def __init__(self, connection: Connection, now: Callable[[], datetime]):
         self.connection, self.now = connection, now
@@ -181,12 +184,12 @@ class _Orders:
     def _sync_timers(self, order: Order) -> None:
         """Make the timers table hold exactly this order's deadlines, writing only what changed."""
         before, after = self.snapshots[order.id], order.deadlines()
-        for kind in before.keys() - after.keys():
-            self.connection.execute(self.DROP_TIMER, {"order": order.id, "k": kind.value})
+        if gone := [kind.value for kind in before.keys() - after.keys()]:
+            self.connection.execute(self.DROP_TIMERS, {"order": order.id, "kinds": gone})
+        if new := [{"order_id": order.id, "kind": k.value, "due_at": due} for k, due in after.items() if k not in before]:
+            self.connection.execute(self.ADD_TIMER, new)
         for kind, due in after.items():
-            if kind not in before:
-                self.connection.execute(self.ADD_TIMER, {"order_id": order.id, "kind": kind.value, "due_at": due})
-            elif before[kind] != due:
+            if kind in before and before[kind] != due:
                 self.connection.execute(self.MOVE_TIMER, {"order": order.id, "k": kind.value, "n_due": due})
         self.snapshots[order.id] = after
 
@@ -196,7 +199,6 @@ class _Timers:
            .where(TIMERS.c.due_at <= bindparam("now")).order_by(TIMERS.c.due_at).limit(1)
            .with_for_update(skip_locked=True))
     DONE = delete(TIMERS).where(TIMERS.c.id == bindparam("key"))
-    NEXT = select(TIMERS.c.due_at).order_by(TIMERS.c.due_at).limit(1)
 
     def __init__(self, connection: Connection, orders: _Orders):
         self.connection, self.orders = connection, orders
@@ -209,9 +211,6 @@ class _Timers:
         self.connection.execute(self.DONE, {"key": timer.id})
         self.orders.fired.add((timer.order_id, timer.kind))
 
-    def next_due(self) -> datetime | None:
-        due: datetime | None = self.connection.execute(self.NEXT).scalar()
-        return due
 
 
 class _Ledger:
@@ -219,12 +218,12 @@ class _Ledger:
     ADD_ENTRY = insert(ENTRIES)
     KEY = (BALANCES.c.community_id == bindparam("b_community"), BALANCES.c.account == bindparam("b_account"),
            BALANCES.c.currency == bindparam("b_currency"))
-    ADD_TO = update(BALANCES).where(*KEY).values(balance=BALANCES.c.balance + bindparam("amount"))
-    OPEN = insert(BALANCES)
+    TAKE = update(BALANCES).where(*KEY).values(balance=BALANCES.c.balance + bindparam("amount"))
     BALANCE = select(BALANCES.c.balance).where(*KEY)
 
     def __init__(self, connection: Connection):
         self.connection = connection
+        self.add = _ADD_TO_BALANCE[connection.dialect.name]
 
     def post(self, community_id: str, txn: Transaction, at: datetime) -> None:
         txn_id = self.connection.execute(self.ADD_TXN, {
@@ -237,22 +236,32 @@ class _Ledger:
             self._add_to_balance(community_id, posting.account, txn.currency, posting.amount)
 
     def _add_to_balance(self, community_id: str, account: str, currency: str, amount: int) -> None:
-        key = {"b_community": community_id, "b_account": account, "b_currency": currency}
-        if self.connection.execute(self.ADD_TO, {**key, "amount": amount}).rowcount:
+        """One statement: money arriving opens the account if need be; money leaving needs it to hold enough."""
+        if amount > 0 or is_external(account):
+            self.connection.execute(self.add, {"community_id": community_id, "account": account,
+                                               "currency": currency, "balance": amount})
             return
-        try:
-            with self.connection.begin_nested():
-                self.connection.execute(self.OPEN, {"community_id": community_id, "account": account,
-                                                    "currency": currency, "balance": amount})
-        except IntegrityError:  # another transaction opened this account first, or this would overdraw it
-            if not self.connection.execute(self.ADD_TO, {**key, "amount": amount}).rowcount:
-                raise
+        taken = self.connection.execute(self.TAKE, {"b_community": community_id, "b_account": account,
+                                                    "b_currency": currency, "amount": amount})
+        if not taken.rowcount:
+            raise IntegrityError(f"{account} has no {currency} to take {-amount} from", None, ValueError(account))
 
     def balance(self, community_id: str, account: str, currency: str, lock: bool = False) -> int:
         query = self.BALANCE.with_for_update() if lock else self.BALANCE
         found = self.connection.execute(query, {"b_community": community_id, "b_account": account,
                                                 "b_currency": currency})
         return found.scalar() or 0
+
+
+def _upsert_balance(insert_for: Callable[..., Any]) -> Any:
+    statement = insert_for(BALANCES)
+    return statement.on_conflict_do_update(index_elements=[BALANCES.c.community_id, BALANCES.c.account,
+                                                           BALANCES.c.currency],
+                                           set_={"balance": BALANCES.c.balance + statement.excluded.balance})
+
+
+# The database's CHECK refuses an overdraft; a new row always starts from money arriving, so it passes.
+_ADD_TO_BALANCE = {"sqlite": _upsert_balance(sqlite_insert), "postgresql": _upsert_balance(postgresql_insert)}
 
 
 class _Outbox:
