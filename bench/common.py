@@ -1,10 +1,12 @@
 """Helpers the benchmarks share: a migrated SQLite template, memory readings, results as JSON."""
 
 import json
+import os
 import resource
 import shutil
 import statistics
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,8 @@ def median(values: Sequence[float]) -> float:
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
+    data = {**data, "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds")}
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path

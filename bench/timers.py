@@ -20,10 +20,10 @@ Each measurement runs in a fresh subprocess, so memory is clean: it reports the 
                      (what every start-up after the first does);
       start only     the job store already holds every job and the bot just starts the scheduler
                      (not a correct bot: the store is never reconciled with the orders; shown for honesty).
-    A register run that would outlast its time cap is stopped there: it reports the jobs stored so far,
-    its peak memory (the pending jobs are all in memory by then), and a projection at the rate measured
-    over the last quarter of the run. In a full run, the same with APScheduler's default SQLite settings
-    (rollback journal) is sampled too.
+    A register run that spends more than 60 s (12 s with --quick) storing its jobs is stopped there: it
+    reports the jobs stored so far, its peak memory (every pending job is in memory by then), the time
+    measured (a lower bound) and a projection at the storing rate of the last quarter of the run. A full
+    run also samples the first start with APScheduler's default SQLite settings (rollback journal).
 (c) lag: Gigroom running (real scheduler, real clock, sweep interval 10 s as in bot/settings), an admin
     sets the acceptance window to a few seconds (SetPolicy), then ~200 orders are placed over about
     3 seconds; for each, the time from its deadline to the commit of its expiry (and to the OrderExpired
@@ -62,6 +62,7 @@ from bench.common import (
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_AIM, MEMORY_AIM, LAG_AIM_MS = 10.0, 5.0, 1000.0
 SWEEP_INTERVAL = 10.0  # bot/settings.py's default
+LAG_ORDERS = 200
 JOB_FUNC = "bench.timers:fire_deadline"
 
 
@@ -78,6 +79,7 @@ def create_open_orders(path: Path, count: int, chunk: int = 5000) -> dict[str, A
     from adapters.clock import SystemClock
     from adapters.db import codec
     from adapters.db.connect import connect
+    from adapters.db.queries import Queries
     from adapters.db.tables import BalanceRow, LedgerEntryRow, LedgerTxnRow, OrderRow, TimerRow
     from adapters.db.uow import SqlUnitOfWork
     from core.actor import Actor
@@ -139,7 +141,7 @@ def create_open_orders(path: Path, count: int, chunk: int = 5000) -> dict[str, A
             with database.reader.connect() as conn:
                 rows = dict(conn.execute(select(TimerRow.kind, TimerRow.due_at).where(TimerRow.order_id == order.id)).all())
             assert rows == {k.value: v for k, v in order.deadlines().items()}, f"timers of {order.id} differ"
-        first_due = uow.timers.next_due()
+    first_due = Queries(database).next_due()
     assert first_due is not None and first_due > clock.now() + timedelta(hours=1)
     database.dispose()
     return {"orders": count, "deadlines": deadlines, "first_deadline": first_due.isoformat(),
@@ -279,7 +281,7 @@ async def _child_naive(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
         now = time.perf_counter()
         if stored % 250 == 0:
             progress.append((stored, now))
-        if now - t0 > cap:  # stop here: report what was measured, with a projection
+        if now - t_added > cap:  # stop here: report what was measured, with a projection
             late = [p for p in progress if p[1] >= t_added + 0.75 * (now - t_added)] or progress[-1:]
             rate = (stored - late[0][0]) / max(now - late[0][1], 1e-9)
             _emit({"finished": False, "deadlines": len(deadlines), "jobs_stored": stored, "seconds": now - t0,
@@ -304,9 +306,8 @@ async def _child_naive(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
 
 
 async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
-    from apscheduler.events import EVENT_JOB_EXECUTED
+    from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
     from sqlalchemy import event
-    from sqlalchemy.orm import Session
 
     from bot.app import Gigroom
     from bot.settings import Settings
@@ -336,15 +337,18 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
 
     gig.add_sink(Adapter())
 
-    # the moment each expiry commits: the outbox row of OrderExpired is seen, then its transaction commits
+    # the moment each expiry commits, from the writer engine's own events (whatever the unit of work is built on):
+    # the transaction that inserts an OrderExpired row into the outbox commits, and its connection goes back to
+    # the pool right after the COMMIT returned; all in the thread that ran the transaction
     local = threading.local()
     committed: dict[str, float] = {}
-
     write_transactions = [0]
+    lock_waits: list[float] = []  # how long BEGIN IMMEDIATE took: waiting for SQLite's write lock
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
         if statement == "BEGIN IMMEDIATE":
             write_transactions[0] += 1
+            local.begin_at, local.pending = time.perf_counter(), []
         if many or not statement.startswith("INSERT INTO outbox"):
             return
         columns = [name.strip() for name in statement[statement.index("(") + 1:statement.index(")")].split(",")]
@@ -352,36 +356,54 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
         if row.get("type") == "OrderExpired":
             local.__dict__.setdefault("pending", []).append(row["order_id"])
 
-    def after_commit(_session: Any) -> None:
+    def after_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement == "BEGIN IMMEDIATE" and getattr(local, "begin_at", None) is not None:
+            lock_waits.append((time.perf_counter() - local.begin_at) * 1000)
+            local.begin_at = None
+
+    def on_commit(_conn: Any) -> None:  # just before the DBAPI COMMIT
+        local.committing, local.pending = local.__dict__.get("pending", []), []
+
+    def on_rollback(_conn: Any) -> None:
+        local.pending, local.committing = [], []
+
+    def on_checkin(_dbapi_connection: Any, _record: Any) -> None:  # after the COMMIT, as the connection is returned
         now = time.time()
-        for order_id in local.__dict__.pop("pending", []):
+        for order_id in local.__dict__.get("committing", []):
             committed.setdefault(order_id, now)
+        local.committing = []
 
-    def after_rollback(_session: Any, _previous: Any) -> None:
-        local.__dict__.pop("pending", None)
-
-    event.listen(gig.database.writer, "before_cursor_execute", on_execute)
-    event.listen(Session, "after_commit", after_commit)
-    event.listen(Session, "after_soft_rollback", after_rollback)
+    writer = gig.database.writer
+    event.listen(writer, "before_cursor_execute", on_execute)
+    event.listen(writer, "after_cursor_execute", after_execute)
+    event.listen(writer, "commit", on_commit)
+    event.listen(writer, "rollback", on_rollback)
+    event.listen(writer.pool, "checkin", on_checkin)
 
     fired_by: dict[str, int] = {}
+    skipped: dict[str, int] = {}
 
     def on_job(ev: Any) -> None:
         fired_by[ev.job_id] = fired_by.get(ev.job_id, 0) + (ev.retval or 0)
 
+    def on_skipped(ev: Any) -> None:  # APScheduler dropped a run: an instance of the same job was still running
+        skipped[ev.job_id] = skipped.get(ev.job_id, 0) + 1
+
     await gig.start()
     gig.timers.scheduler.add_listener(on_job, EVENT_JOB_EXECUTED)
+    gig.timers.scheduler.add_listener(on_skipped, EVENT_JOB_MAX_INSTANCES)
     deadlines: dict[str, datetime] = {}
     placed_from, writes_before = time.perf_counter(), write_transactions[0]
     for i in range(count):
         outcome = await gig.handle(c.PlaceOrder(actor=Actor(cid, f"lagbuyer{i % 20}"), listing_id=listing_id))
         placed = [e for e in outcome.events if type(e).__name__ == "OrderPlaced"]
-        if placed:  # Order.place sets accept_by = now + the policy's window, and the event's `at` is that now
+        if placed and i:  # Order.place sets accept_by = now + the policy's window, and the event's `at` is that now
             deadlines[outcome.ref] = placed[0].at + timedelta(seconds=window)
-        else:
+        else:  # the first order's deadline is read back, which also checks the line above
             order = await asyncio.to_thread(gig.queries.order, outcome.ref)
             assert order is not None and order.accept_by is not None
             deadlines[outcome.ref] = order.accept_by
+            assert not placed or order.accept_by == placed[0].at + timedelta(seconds=window), "deadline mismatch"
         await asyncio.sleep(max(0.0, placed_from + (i + 1) * spread / count - time.perf_counter()))
     placing_s = time.perf_counter() - placed_from
     # the relay finishes with the OrderPlaced events, stopping short of the first deadline
@@ -399,8 +421,6 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
         fired_at = dict(conn.execute(select(OutboxRow.order_id, OutboxRow.created_at)
                                      .where(OutboxRow.type == "OrderExpired")).all())
     await gig.stop()
-    event.remove(Session, "after_commit", after_commit)
-    event.remove(Session, "after_soft_rollback", after_rollback)
 
     def lags(moments: dict[str, Any]) -> list[float]:
         found = []
@@ -413,8 +433,9 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
 
     return {"count": count, "window_s": window, "placing_s": placing_s, "sweep_interval_s": SWEEP_INTERVAL,
             "expired_committed": len(committed),
-            "write_transactions_per_placed_order": writes_per_order,
-            "expired_delivered": len(delivered), "fired_by_job": fired_by,
+            "write_transactions_per_placed_order": writes_per_order, "begin_immediate_ms": _stats(lock_waits),
+            "begin_immediate_over_5ms": sum(1 for w in lock_waits if w > 5),
+            "expired_delivered": len(delivered), "fired_by_job": fired_by, "runs_skipped_max_instances": skipped,
             "commit_lag_ms": lags(committed), "fire_lag_ms": lags(fired_at), "adapter_lag_ms": lags(delivered)}
 
 
@@ -431,7 +452,7 @@ def run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 # ---- the run ---------------------------------------------------------------------------------------------
 def run(quick: bool = False, orders: int | None = None) -> dict[str, Any]:
     count = orders or (10_000 if quick else 100_000)
-    cap = 15.0 if quick else 75.0
+    cap = 12.0 if quick else 60.0  # the longest a naive start-up may spend storing its jobs before it is stopped
     print(f"== timers: start-up and memory with {count:,} open orders, and deadline lag "
           f"({'quick' if quick else 'full'} run)", flush=True)
     with tempfile.TemporaryDirectory(prefix="gigroom-bench-timers-") as tmp_name:
@@ -470,10 +491,17 @@ def run(quick: bool = False, orders: int | None = None) -> dict[str, Any]:
         gig_runs.append(gigroom_start())
         variants = [first, restart, start_only]
         if not quick:
-            variants.append(naive("first start, SQLite defaults", True, "default", 10.0, False))
-        lag_db = copy_database(db, tmp / "lag.db")
-        lag = run_child({"kind": "lag", "url": sqlite_url(lag_db), "files": str(tmp / "lag-files"), "count": 200,
-                         "window": 5, "spread": 3.0}, timeout=120)
+            variants.append(naive("first start, SQLite defaults", True, "default", 15.0, False))
+        lag_runs = []
+        for k in range(2 if quick else 3):  # a few runs: a rare miss of the wake-up shows up more often
+            lag_db = copy_database(db, tmp / f"lag{k}.db")
+            try:
+                lag_runs.append(run_child({"kind": "lag", "url": sqlite_url(lag_db), "files": str(tmp / "lag-files"),
+                                           "count": LAG_ORDERS, "window": 5, "spread": 3.0}, timeout=120))
+            except (RuntimeError, subprocess.TimeoutExpired) as error:  # report it, keep the other figures
+                print(f"   lag run {k + 1} FAILED: {error}", flush=True)
+                lag_runs.append({"failed": str(error)[-2000:]})
+            lag_db.unlink()
         shutil.rmtree(tmp / "files", ignore_errors=True)
 
     gig = {key: median([r[key] for r in gig_runs]) for key in
@@ -485,10 +513,16 @@ def run(quick: bool = False, orders: int | None = None) -> dict[str, Any]:
         v["time_ratio_measured_lower_bound"] = v["seconds"] / gig["seconds"]
         v["peak_ratio"] = v["peak_rss_mib"] / gig["peak_rss_mib"]
         v["delta_ratio"] = v["peak_over_baseline_mib"] / max(gig["peak_over_baseline_mib"], 0.1)
-    lag_stats = {name: _stats(lag[f"{name}_lag_ms"]) for name in ("commit", "fire", "adapter")}
+    failed_lag_runs = [run_ for run_ in lag_runs if "failed" in run_]
+    lag_runs = [run_ for run_ in lag_runs if "failed" not in run_]
+    lag_stats = {name: _stats([x for run_ in lag_runs for x in run_[f"{name}_lag_ms"]])
+                 for name in ("commit", "fire", "adapter")}
+    for run_ in lag_runs:
+        for name in ("commit", "fire", "adapter"):
+            run_[name] = _stats(run_[f"{name}_lag_ms"])
     result = {"name": "timers", "quick": quick, "setup": setup, "gigroom": gig, "naive": variants,
-              "lag": {**{k: v for k, v in lag.items() if not k.endswith("_lag_ms")}, **lag_stats,
-                      "raw_ms": {k: lag[k] for k in ("commit_lag_ms", "fire_lag_ms", "adapter_lag_ms")}},
+              "lag": {**lag_stats, "expected": LAG_ORDERS * (len(lag_runs) + len(failed_lag_runs)), "runs": lag_runs,
+                      "failed_runs": failed_lag_runs},
               "aims": {"startup_ratio": STARTUP_AIM, "memory_ratio": MEMORY_AIM, "lag_ms": LAG_AIM_MS}}
     _print(result)
     path = write_result("timers", result)
@@ -506,8 +540,9 @@ def run(quick: bool = False, orders: int | None = None) -> dict[str, Any]:
         f"naive start-only {start_only['peak_over_baseline_mib']:.1f} MiB",
         f"timers lag deadline -> commit of its effect: p50 {lag_stats['commit']['p50']:.0f} ms, p99 "
         f"{lag_stats['commit']['p99']:.0f} ms, max {lag_stats['commit']['max']:.0f} ms over "
-        f"{lag_stats['commit']['n']} deadlines (aim < {LAG_AIM_MS:.0f} ms: "
-        f"{verdict(lag_stats['commit']['max'], LAG_AIM_MS, higher_is_better=False)})",
+        f"{lag_stats['commit']['n']} deadlines in {len(lag_runs)} runs (aim < {LAG_AIM_MS:.0f} ms: "
+        f"{_lag_verdict(result['lag'])}); per run max " + ", ".join(f"{r_['commit']['max']:.0f}" for r_ in lag_runs)
+        + " ms",
     ]
     return result
 
@@ -515,6 +550,14 @@ def run(quick: bool = False, orders: int | None = None) -> dict[str, Any]:
 def _stats(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99),
             "max": max(values) if values else float("nan"), "min": min(values) if values else float("nan")}
+
+
+def _lag_verdict(lag: dict[str, Any]) -> str:
+    if lag["failed_runs"]:
+        return f"NOT MEASURED in {len(lag['failed_runs'])} failed run(s)"
+    if lag["commit"]["n"] < lag["expected"]:
+        return f"BELOW: only {lag['commit']['n']} of {lag['expected']} expiries committed in time to be seen"
+    return verdict(lag["commit"]["max"], LAG_AIM_MS, higher_is_better=False)
 
 
 def _naive_time(v: dict[str, Any]) -> str:
@@ -534,7 +577,7 @@ def _print(r: dict[str, Any]) -> None:
           f"{one['scheduler_jobs']} scheduler jobs, next wake {one['next_wake']}")
     print(f"-- (b) naive: one APScheduler job per deadline ({setup['deadlines']:,}) in a SQLAlchemyJobStore on SQLite")
     for v in r["naive"]:
-        done = (f"{v['seconds']:.2f} s" if v["finished"] else
+        done = (f"{v['seconds']:.2f} s ({v['jobs_in_store']:,} jobs in the store)" if v["finished"] else
                 f"stopped at {v['seconds']:.1f} s with {v['jobs_stored']:,} of {v['deadlines']:,} jobs stored "
                 f"({v['stored_per_s']:,.0f} jobs/s at the end): projected {v['projected_seconds']:,.0f} s")
         parts = f"read {v['read_s']:.2f} s, add_job {v['add_job_s']:.2f} s" if v["deadlines"] else ""
@@ -544,14 +587,26 @@ def _print(r: dict[str, Any]) -> None:
               + ("" if v["finished"] else f" (measured lower bound {v['time_ratio_measured_lower_bound']:,.0f}x)")
               + f", memory over baseline {v['delta_ratio']:,.1f}x, peak RSS {v['peak_ratio']:.1f}x")
     lag = r["lag"]
-    print(f"-- (c) lag from deadline to effect, Gigroom running, sweep interval {lag['sweep_interval_s']:.0f} s, "
-          f"{lag['count']} orders placed over {lag['placing_s']:.1f} s with a {lag['window_s']} s acceptance window")
+    if not lag["runs"]:
+        print(f"-- (c) lag: every run failed: {_lag_verdict(lag)}")
+        return
+    first = lag["runs"][0]
+    print(f"-- (c) lag from deadline to effect, Gigroom running, sweep interval {first['sweep_interval_s']:.0f} s, "
+          f"{len(lag['runs'])} runs of {first['count']} orders placed over ~3 s with a {first['window_s']} s acceptance "
+          "window, each in a fresh process on a copy of the database above")
+    for k, run_ in enumerate(lag["runs"], 1):
+        b, c = run_["begin_immediate_ms"], run_["commit"]
+        print(f"   run {k}: committed p50 {c['p50']:.0f} ms, p99 {c['p99']:.0f} ms, max {c['max']:.0f} ms (n={c['n']}); "
+              f"fired by job {run_['fired_by_job']}; runs skipped by APScheduler (max instances reached): "
+              f"{run_['runs_skipped_max_instances'] or 'none'}")
+        print(f"          placing took {run_['placing_s']:.1f} s and {run_['write_transactions_per_placed_order']:.1f} write "
+              f"transactions per order; BEGIN IMMEDIATE waited p50 {b['p50']:.2f} ms, p99 {b['p99']:.1f} ms, "
+              f"max {b['max']:.1f} ms ({run_['begin_immediate_over_5ms']} of {b['n']} over 5 ms)")
+    print("   all runs together:")
     for name, label in (("commit", "deadline -> expiry committed"), ("fire", "deadline -> fired (outbox created_at)"),
                         ("adapter", "deadline -> event at the adapter")):
         s = lag[name]
         print(f"   {label:<40} p50 {s['p50']:7.1f} ms  p99 {s['p99']:7.1f} ms  max {s['max']:7.1f} ms  (n={s['n']})")
-    print(f"   placing an order through Gigroom.handle took {lag['write_transactions_per_placed_order']:.1f} write "
-          "transactions (BEGIN IMMEDIATE) each: the command, plus the timers' poke and the relay's claim and finish")
-    print(f"   timers fired by job: {lag['fired_by_job']} ('wake' is the date job at the next deadline, 'sweep' the "
-          f"{lag['sweep_interval_s']:.0f} s interval); aim: under {LAG_AIM_MS:.0f} ms: "
-          f"{verdict(lag['commit']['max'], LAG_AIM_MS, higher_is_better=False)}")
+    print("   'wake' is the date job at the next deadline, 'sweep' the interval; write transactions per order are the "
+          "command's, the timers' poke (next_due) and the relay's claim and finish")
+    print(f"   aim: every deadline's effect committed under {LAG_AIM_MS:.0f} ms: {_lag_verdict(lag)}")
