@@ -240,6 +240,10 @@ POLICY_CHANGES = st.sampled_from([
     ("clearance", "0m"), ("clearance", "5d"), ("clearance", "1h"),
     ("due_reminder", "0m"), ("due_reminder", "24h"), ("acceptance_window", "1h"),
     ("late_cancel_after", "0m"), ("review_window", "72h"), ("cancellation_window", "1h"),
+    # windows of zero: the deadline is due the moment it is set
+    ("acceptance_window", "0m"), ("review_window", "0m"), ("final_work_window", "0m"),
+    ("cancellation_window", "0m"), ("time_request_window", "0m"), ("modification_time", "0m"),
+    ("max_review_extension", "0m"), ("due_reminder", "30d"),
 ])
 
 
@@ -308,8 +312,11 @@ class OrderMachine(RuleBasedStateMachine):
 
     # ---- rules -----------------------------------------------------------------------------------------
     @initialize(target=orders, requirements=st.booleans(), deliveries=st.integers(1, 2), days=st.integers(1, 4),
-                via_offer=st.booleans())
-    def first_order(self, requirements: bool, deliveries: int, days: int, via_offer: bool) -> Any:
+                via_offer=st.booleans(), policy=st.lists(POLICY_CHANGES, max_size=3))
+    def first_order(self, requirements: bool, deliveries: int, days: int, via_offer: bool,
+                    policy: list[tuple[str, str]]) -> Any:
+        for setting, value in policy:
+            self.market.do(c.SetPolicy, self.market.admin, setting=setting, value=value)
         return self.place_order(requirements, deliveries, days, set(), via_offer, "buyer")
 
     @rule(target=orders, requirements=st.booleans(), deliveries=st.integers(1, 2), days=st.integers(1, 4),
@@ -362,8 +369,16 @@ class OrderMachine(RuleBasedStateMachine):
         if not names:
             event("progress: the order has ended")
             return
-        forward = order.problem is None and data.draw(st.integers(0, 9), "forward") < 6
-        name = data.draw(st.sampled_from(FORWARD[order.state] if forward else names), "action")
+        if order.problem:  # what is owed first: the open question on the order
+            owed: tuple[str, ...] = ("withdraw problem", "resolve")
+        elif order.cancellation:
+            owed = ("answer cancellation",)
+        elif order.time_request:
+            owed = ("answer time",)
+        else:
+            owed = FORWARD[order.state]
+        forward = data.draw(st.integers(0, 9), "forward") < 5
+        name = data.draw(st.sampled_from(owed if forward else names), "action")
         role = data.draw(st.sampled_from(sorted(RULE[ACTIONS[name][0]].roles & set(PEOPLE))), "role")
         people = {a.user_id: a for a in self.actors.values() if a.community_id == self.market.community.id}
         actor = {Role.BUYER: people[order.buyer_id], Role.SELLER: people[order.seller_id],
@@ -372,7 +387,7 @@ class OrderMachine(RuleBasedStateMachine):
 
     def _act(self, order_id: str, name: str, actor: Actor, retry: bool, data: st.DataObject,
              good: bool = False) -> None:
-        action, build = ACTIONS[name]
+        _, build = ACTIONS[name]
         order = self.market.get(order_id)
         command_type, fields = build(data, order, good)
         key = f"req-{uuid.uuid4().hex}" if retry else None
@@ -404,6 +419,23 @@ class OrderMachine(RuleBasedStateMachine):
         now = self.clock.now()
         overdue = self._rows(select(TimerRow).where(TimerRow.due_at <= now))
         assert not overdue, f"timers still due after fire_due() at {now}: {overdue}"
+
+    @rule(early=st.sampled_from([timedelta(0), timedelta(0), timedelta(seconds=1), timedelta(minutes=1)]))
+    def advance_to_the_next_deadline(self, early: timedelta) -> None:
+        """To the very moment the next timer is due (nothing fires), or a little before it (nothing may)."""
+        due = self._rows(select(func.min(TimerRow.due_at)))[0][0]
+        if due is None:
+            event("no deadline to move to")
+            return
+        if due - early > self.clock.now():
+            self.clock.at = due - early
+        fired = self.market.engine.fire_due()
+        if due <= self.clock.now():
+            assert fired >= 1, f"the timer due at {due} did not fire at {self.clock.now()}"
+        else:
+            assert fired == 0, f"{fired} timers fired at {self.clock.now()}, before the first was due at {due}"
+        overdue = self._rows(select(TimerRow).where(TimerRow.due_at <= self.clock.now()))
+        assert not overdue, f"timers still due after fire_due() at {self.clock.now()}: {overdue}"
 
     @rule(delta=DELTAS)
     def advance_without_firing(self, delta: timedelta) -> None:
@@ -503,8 +535,11 @@ class OrderMachine(RuleBasedStateMachine):
                 assert order.ended_at is None, f"{order_id}: {order.state} with an end time"
             else:
                 assert order.ended_at is not None, f"{order_id}: {order.state} without an end time"
-                if order.pending:  # what the seller earned will clear: a clearance deadline is set
-                    assert TimerKind.CLEARANCE in order.deadlines(), f"{order_id}: {order.pending} pending forever"
+                if order.pending:  # what the seller earned will clear, and not before the clearance period
+                    clears_at = order.deadlines().get(TimerKind.CLEARANCE)
+                    assert clears_at is not None, f"{order_id}: {order.pending} pending forever"
+                    assert clears_at >= order.ended_at + order.policy.clearance, \
+                        f"{order_id}: clears at {clears_at}, ended {order.ended_at} + {order.policy.clearance}"
 
     @invariant()
     def funds_clear_only_after_the_clearance_period(self) -> None:
