@@ -9,14 +9,8 @@ from core.durations import format_duration, parse_duration
 from core.errors import Refused
 from core.money import MAX_AMOUNT, check_currency, exponent, fee, format_amount, parse_amount
 from core.policy import GIB, Policy, ReviewWindow
-from core.terms import Extra, LineItem, Service
-
-SERVICE = Service(title="Logo design", description="Three logo concepts", price=5000, currency="USD",
-                  delivery_days=3, deliveries=2, licence="Commercial use",
-                  extras=(Extra("nda", "Non-disclosure agreement", 1000, nda=True),
-                          Extra("fast", "Delivery in 1 day", 2000, days=-2),
-                          Extra("rev", "One more revision", 500, deliveries=1)),
-                  questions=("What is your brand called?",))
+from core.terms import Extra, LineItem
+from tests.market import SERVICE
 
 
 # ---- money ---------------------------------------------------------------------------------------
