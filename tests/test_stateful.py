@@ -13,7 +13,11 @@ file). After every step the invariants below are checked by reading the database
 5. no balance is negative but buyers' "payments:" accounts;
 6. a seller's money becomes available only through a clearance, at or after the order ended plus the
    clearance period;
-7. the timers table holds exactly each order's deadlines, and after fire_due() none is due.
+7. the timers table holds exactly each order's deadlines, and after fire_due() none is due; a timer
+   fires at its exact moment and not a second earlier.
+Besides: a retried request (same key) has one effect; the state and paused columns match the order
+document; every order's money adds up (escrow + refunded + to seller + fees = total + tips); pending
+earnings of an ended order always have a clearance deadline; withdrawals match the ledger.
 
 Run longer with GIGROOM_HYPOTHESIS_PROFILE=long.
 """
@@ -422,7 +426,7 @@ class OrderMachine(RuleBasedStateMachine):
 
     @rule(early=st.sampled_from([timedelta(0), timedelta(0), timedelta(seconds=1), timedelta(minutes=1)]))
     def advance_to_the_next_deadline(self, early: timedelta) -> None:
-        """To the very moment the next timer is due (nothing fires), or a little before it (nothing may)."""
+        """To the very moment the next timer is due (it fires), or just before it (nothing may fire yet)."""
         due = self._rows(select(func.min(TimerRow.due_at)))[0][0]
         if due is None:
             event("no deadline to move to")
