@@ -224,7 +224,7 @@ class Order:
 
     def decline(self, actor: Actor, reason: str, now: datetime) -> None:
         self._act(Action.DECLINE_ORDER, actor, now)
-        refund = self._refund(now, self.escrow, "declined")
+        refund = self._refund(self.escrow, "declined")
         self.state, self.ended_at, self.accept_by = S.DECLINED, now, None
         self._emit(ev.OrderDeclined, now, reason=reason.strip(), refund=refund, currency=self.terms.currency)
 
@@ -462,7 +462,7 @@ class Order:
 
     def _expire(self, now: datetime) -> None:
         self.check(Action.EXPIRE, None, now)
-        refund = self._refund(now, self.escrow, "expired")
+        refund = self._refund(self.escrow, "expired")
         self.state, self.ended_at, self.accept_by = S.EXPIRED, now, None
         self._emit(ev.OrderExpired, now, refund=refund, currency=self.terms.currency)
 
@@ -603,7 +603,7 @@ class Order:
         self._start_clearance(now)
         self._emit(ev.OrderCompleted, now, clears_at=self.clears_at, net=self.to_seller, currency=self.terms.currency)
 
-    def _refund(self, now: datetime, amount: int, memo: str) -> int:
+    def _refund(self, amount: int, memo: str) -> int:
         if amount:
             self._post(ledger.move(ledger.TxnKind.REFUND, self.terms.currency, ledger.escrow(self.id),
                                    ledger.payments(self.buyer_id), amount, self.id, memo))
@@ -616,7 +616,7 @@ class Order:
             refund = self._claw_back(self.terms.total if refund is None else refund)
             net = self.to_seller
         else:
-            refund = self._refund(now, self.escrow if refund is None else refund, "cancelled")
+            refund = self._refund(self.escrow if refund is None else refund, "cancelled")
             net, _ = self._release(now)
         self.state, self.ended_at = S.CANCELLED, now
         self.problem = self.cancellation = self.time_request = None

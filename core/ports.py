@@ -37,10 +37,6 @@ class Repository(Protocol[T]):
     def save(self, item: T) -> None: ...
 
 
-class Orders(Repository[Order], Protocol):
-    def get(self, key: str, lock: bool = False) -> Order | None: ...
-
-
 class Ledger(Protocol):
     def post(self, community_id: str, txn: Transaction, at: datetime) -> None: ...
     def balance(self, community_id: str, account: str, currency: str, lock: bool = False) -> int: ...
@@ -70,7 +66,7 @@ class UnitOfWork(Protocol):
     communities: Repository[Community]
     listings: Repository[Listing]
     offers: Repository[Offer]
-    orders: Orders
+    orders: Repository[Order]
     withdrawals: Repository[Withdrawal]
     ledger: Ledger
     timers: Timers

@@ -149,9 +149,8 @@ class _Orders:
         self.snapshots: dict[str, dict[TimerKind, datetime]] = {}
         self.fired: set[tuple[str, TimerKind]] = set()
 
-    def get(self, key: str, lock: bool = False) -> Order | None:
-        query = self.GET.with_for_update() if lock else self.GET
-        row = self.connection.execute(query, {"key": key}).first()
+    def get(self, key: str) -> Order | None:
+        row = self.connection.execute(self.GET, {"key": key}).first()
         if row is None:
             return None
         order = codec.load(Order, row.data)

@@ -8,7 +8,7 @@ import asyncio
 import shutil
 import sys
 from argparse import Namespace
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -465,5 +465,3 @@ async def stdin_lines(interactive: bool, prompt: Callable[[], str]) -> AsyncIter
             return
         yield line
 
-
-RuntimeFactory = Callable[[], Awaitable[Runtime]]
