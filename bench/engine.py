@@ -25,12 +25,9 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy import event
 
 from bench.common import copy_database, median, migrated_database, sqlite_url, verdict, write_result
 
@@ -45,40 +42,61 @@ class Transaction:
     end: str = "COMMIT"
 
 
-@dataclass
 class Recorder:
-    """Every statement the writer engine sends to the driver, grouped per transaction."""
+    """Every statement gigroom's writer sends to the sqlite3 driver, grouped per transaction.
 
-    engine: SAEngine
-    transactions: list[Transaction] = field(default_factory=list)
-    current: list[tuple[str, Any, bool]] = field(default_factory=list)
-    label: str = "setup"
+    It is installed as the writer's sqlite3.Connection class (`connect(..., sqlite_factory=)`), so it sees
+    exactly what the driver runs, whether SQLAlchemy or the unit of work sent it. A transaction starts at
+    BEGIN IMMEDIATE and ends at the driver's commit() or rollback() (or a COMMIT/ROLLBACK statement);
+    statements outside one (the connection's PRAGMAs) are not part of the workload.
+    """
 
-    def __post_init__(self) -> None:
-        with self.engine.connect():  # the dialect's first-connect queries happen now, unrecorded
-            pass
-        event.listen(self.engine, "before_cursor_execute", self._on_execute)
-        event.listen(self.engine, "commit", self._on_commit)
-        event.listen(self.engine, "rollback", self._on_rollback)
+    def __init__(self) -> None:
+        self.transactions: list[Transaction] = []
+        self.current: list[tuple[str, Any, bool]] | None = None
+        self.label = "setup"
+        recorder = self
 
-    def detach(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._on_execute)
-        event.remove(self.engine, "commit", self._on_commit)
-        event.remove(self.engine, "rollback", self._on_rollback)
+        class RecordingCursor(sqlite3.Cursor):
+            def execute(self, sql: str, parameters: Any = (), /) -> "RecordingCursor":
+                recorder.statement(sql, parameters, False)
+                return super().execute(sql, parameters)
 
-    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                    executemany: bool) -> None:
-        params = [tuple(p) for p in parameters] if executemany else tuple(parameters or ())
-        self.current.append((statement, params, executemany))
+            def executemany(self, sql: str, parameters: Any, /) -> "RecordingCursor":
+                parameters = [tuple(p) for p in parameters]
+                recorder.statement(sql, parameters, True)
+                return super().executemany(sql, parameters)
 
-    def _on_commit(self, _conn: Any) -> None:
-        self.transactions.append(Transaction(self.label, self.current))
-        self.current = []
+        class RecordingConnection(sqlite3.Connection):
+            def cursor(self, factory: Any = RecordingCursor) -> Any:
+                return super().cursor(factory)
 
-    def _on_rollback(self, _conn: Any) -> None:
-        if self.current:
-            self.transactions.append(Transaction(self.label, self.current, "ROLLBACK"))
+            def execute(self, sql: str, parameters: Any = (), /) -> Any:
+                return self.cursor().execute(sql, parameters)
+
+            def commit(self) -> None:
+                super().commit()
+                recorder.end("COMMIT")
+
+            def rollback(self) -> None:
+                super().rollback()
+                recorder.end("ROLLBACK")
+
+        self.factory = RecordingConnection
+
+    def statement(self, sql: str, parameters: Any, many: bool) -> None:
+        if sql == "BEGIN IMMEDIATE":
             self.current = []
+        elif sql in ("COMMIT", "ROLLBACK"):
+            self.end(sql)
+            return
+        if self.current is not None:
+            self.current.append((sql, parameters if many else tuple(parameters), many))
+
+    def end(self, how: str) -> None:
+        if self.current:
+            self.transactions.append(Transaction(self.label, self.current, how))
+        self.current = None
 
 
 def raw_connection(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -227,10 +245,10 @@ def run_mode(synchronous: str, budget: float, rounds: int, warmup: int, workdir:
     raw_path = copy_database(template, workdir / f"raw-{synchronous}.db")
     sa_path = copy_database(template, workdir / f"sqlalchemy-{synchronous}.db")
 
-    database = connect(sqlite_url(gig_path), synchronous)
+    recorder = Recorder()
+    database = connect(sqlite_url(gig_path), synchronous, sqlite_factory=recorder.factory)
     clock = SystemClock()
     engine = Engine(lambda: SqlUnitOfWork(database, clock.now), clock)
-    recorder = Recorder(database.writer)
     raw = raw_connection(raw_path, synchronous)
     sa_database = connect(sqlite_url(sa_path), synchronous)
 
@@ -265,7 +283,6 @@ def run_mode(synchronous: str, budget: float, rounds: int, warmup: int, workdir:
     cycles_per_round = max(2, int(budget / rounds / (gig_seconds / 2)))
     for _ in range(rounds):
         per_round.append(measure(cycles_per_round))
-    recorder.detach()
     database.dispose()
     sa_database.dispose()
     raw.close()

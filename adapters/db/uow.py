@@ -1,9 +1,10 @@
 """The unit of work: one transaction for a change, its ledger, its timers and its outbox.
 
-The write path runs on a plain SQLAlchemy Connection with statements built once: the ORM's
-per-statement machinery cost several times the database's own work here (see bench/engine.py).
-Orders are versioned: every UPDATE says `WHERE version = :version`, and a count of zero means
-someone else changed the order first (optimistic concurrency).
+The write path runs on the database driver's own connection and cursor, with SQLAlchemy Core
+statements compiled once per dialect (adapters/db/driver.py): SQLAlchemy's per-statement machinery
+cost several times the database's own work here (see bench/engine.py). Reads for people and the
+migrations keep SQLAlchemy whole. Orders are versioned: every UPDATE says `WHERE version = :version`,
+and a count of zero means someone else changed the order first (optimistic concurrency).
 """
 
 from collections.abc import Callable
@@ -14,13 +15,14 @@ from time import monotonic
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from adapters.db import codec
 from adapters.db.connect import Database
+from adapters.db.driver import Cursor, Sql, translate
 from adapters.db.tables import (
     BalanceRow,
     CommandRow,
@@ -57,6 +59,17 @@ WITHDRAWALS, TIMERS, TXNS, ENTRIES = _table(WithdrawalRow), _table(TimerRow), _t
 BALANCES, OUTBOX, HANDLED = _table(BalanceRow), _table(OutboxRow), _table(CommandRow)
 
 
+def _insert(table: Table, *names: str) -> Sql:
+    """INSERT of exactly these columns, each bound by its own name."""
+    return Sql(insert(table).values({name: bindparam(name) for name in names}))
+
+
+def _update(table: Table, where: dict[str, str], values: dict[str, Any]) -> Sql:
+    """UPDATE ... SET values WHERE column = :parameter for each (column, parameter) of `where`."""
+    conditions = [table.c[column] == bindparam(parameter) for column, parameter in where.items()]
+    return Sql(update(table).where(*conditions).values(values))
+
+
 @lru_cache(maxsize=256)
 def _policy(text: str) -> Policy:
     """Policies change rarely and are read by every command: decode each distinct one once."""
@@ -70,13 +83,13 @@ class _Communities:
     """
 
     TTL = 2.0
-    GET = select(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key"))
-    ADD = insert(COMMUNITIES)
-    SAVE = update(COMMUNITIES).where(COMMUNITIES.c.id == bindparam("key")).values(
-        name=bindparam("new_name"), policy=bindparam("new_policy"))
+    GET = Sql(select(COMMUNITIES.c.id, COMMUNITIES.c.platform, COMMUNITIES.c.name, COMMUNITIES.c.policy,
+                     COMMUNITIES.c.created_at).where(COMMUNITIES.c.id == bindparam("key")))
+    ADD = _insert(COMMUNITIES, "id", "platform", "name", "policy", "created_at")
+    SAVE = _update(COMMUNITIES, {"id": "key"}, {"name": bindparam("new_name"), "policy": bindparam("new_policy")})
 
-    def __init__(self, connection: Connection, cache: dict[str, Any]):
-        self.connection, self.cache = connection, cache
+    def __init__(self, cursor: Cursor, cache: dict[str, Any]):
+        self.cursor, self.cache = cursor, cache
         self.changed: set[str] = set()
 
     def forget_changed(self) -> None:
@@ -87,91 +100,90 @@ class _Communities:
         cached = self.cache.get(key)
         if cached and monotonic() - cached[0] < self.TTL:
             return replace(cached[1])
-        row = self.connection.execute(self.GET, {"key": key}).first()
+        row = self.cursor.first(self.GET, {"key": key})
         if row is None:
             return None
-        community = Community(row.id, row.platform, row.name, _policy(row.policy), row.created_at)
+        community_id, platform, name, policy, created_at = row
+        community = Community(community_id, platform, name, _policy(policy), created_at)
         self.cache[key] = (monotonic(), replace(community))
         return community
 
     def add(self, item: Community) -> None:
-        self.connection.execute(self.ADD, {"id": item.id, "platform": item.platform, "name": item.name,
-                                           "policy": codec.dump(item.policy), "created_at": item.created_at})
+        self.cursor.execute(self.ADD, {"id": item.id, "platform": item.platform, "name": item.name,
+                                       "policy": codec.dump(item.policy), "created_at": item.created_at})
 
     def save(self, item: Community) -> None:
         self.changed.add(item.id)
-        self.connection.execute(self.SAVE, {"key": item.id, "new_name": item.name,
-                                            "new_policy": codec.dump(item.policy)})
+        self.cursor.execute(self.SAVE, {"key": item.id, "new_name": item.name, "new_policy": codec.dump(item.policy)})
 
 
 @cache
-def _document_statements(table: Table) -> tuple[Select[Any], Insert, Update]:
+def _document_statements(table: Table) -> tuple[Sql, Sql, Sql]:
     """Get, add and save for a document table, built once."""
-    names = [c.name for c in table.columns if c.name != "id"]
-    return (select(table.c.data).where(table.c.id == bindparam("key")), insert(table),
-            update(table).where(table.c.id == bindparam("key")).values({n: bindparam(f"n_{n}") for n in names}))
+    names = [c.name for c in table.columns]
+    kept = [name for name in names if name != "id"]
+    return (Sql(select(table.c.data).where(table.c.id == bindparam("key"))), _insert(table, *names),
+            _update(table, {"id": "id"}, {name: bindparam(f"n_{name}") for name in kept}))
 
 
 class _Documents(Generic[T]):
     """Aggregates kept as a JSON document plus the columns that queries filter on."""
 
-    def __init__(self, connection: Connection, table: Table, kind: type[T], columns: Callable[[T], dict[str, Any]]):
-        self.connection, self.kind, self.columns = connection, kind, columns
+    def __init__(self, cursor: Cursor, table: Table, kind: type[T], columns: Callable[[T], dict[str, Any]]):
+        self.cursor, self.kind, self.columns = cursor, kind, columns
         self.get_statement, self.add_statement, self.save_statement = _document_statements(table)
 
     def get(self, key: str) -> T | None:
-        data = self.connection.execute(self.get_statement, {"key": key}).scalar()
+        data = self.cursor.scalar(self.get_statement, {"key": key})
         return None if data is None else codec.load(self.kind, data)
 
     def add(self, item: T) -> None:
-        self.connection.execute(self.add_statement, {"data": codec.dump(item), **self.columns(item)})
+        self.cursor.execute(self.add_statement, {"data": codec.dump(item), **self.columns(item)})
 
     def save(self, item: T) -> None:
         fields = {"data": codec.dump(item), **self.columns(item)}
-        key = fields.pop("id")
-        self.connection.execute(self.save_statement, {"key": key, **{f"n_{k}": v for k, v in fields.items()}})
+        self.cursor.execute(self.save_statement, {"id": fields["id"], **{f"n_{k}": v for k, v in fields.items()}})
 
 
 class _Orders:
-    GET = select(ORDERS.c.data, ORDERS.c.version).where(ORDERS.c.id == bindparam("key"))
-    ADD = insert(ORDERS)
-    SAVE = (update(ORDERS).where(ORDERS.c.id == bindparam("key"), ORDERS.c.version == bindparam("expected"))
-            .values(state=bindparam("n_state"), paused=bindparam("n_paused"), updated_at=bindparam("n_updated_at"),
-                    due_at=bindparam("n_due_at"), data=bindparam("n_data"), version=bindparam("n_version")))
-    ADD_TIMER = insert(TIMERS)
-    MOVE_TIMER = update(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k")).values(
-        due_at=bindparam("n_due"))
-    DROP_TIMERS = delete(TIMERS).where(TIMERS.c.order_id == bindparam("order"),
-                                       TIMERS.c.kind.in_(bindparam("kinds", expanding=True)))
+    GET = Sql(select(ORDERS.c.data, ORDERS.c.version).where(ORDERS.c.id == bindparam("key")))
+    ADD = _insert(ORDERS, "id", "community_id", "buyer_id", "seller_id", "placed_at", "version", "state", "paused",
+                  "updated_at", "due_at", "data")
+    SAVE = _update(ORDERS, {"id": "key", "version": "expected"},
+                   {name: bindparam(f"n_{name}") for name in ("state", "paused", "updated_at", "due_at", "data",
+                                                              "version")})
+    ADD_TIMER = _insert(TIMERS, "order_id", "kind", "due_at")
+    MOVE_TIMER = _update(TIMERS, {"order_id": "order", "kind": "k"}, {"due_at": bindparam("n_due")})
+    DROP_TIMER = Sql(delete(TIMERS).where(TIMERS.c.order_id == bindparam("order"), TIMERS.c.kind == bindparam("k")))
 
-    def __init__(self, connection: Connection, now: Callable[[], datetime]):
-        self.connection, self.now = connection, now
+    def __init__(self, cursor: Cursor, now: Callable[[], datetime]):
+        self.cursor, self.now = cursor, now
         self.snapshots: dict[str, dict[TimerKind, datetime]] = {}
         self.fired: set[tuple[str, TimerKind]] = set()
 
     def get(self, key: str) -> Order | None:
-        row = self.connection.execute(self.GET, {"key": key}).first()
+        row = self.cursor.first(self.GET, {"key": key})
         if row is None:
             return None
-        order = codec.load(Order, row.data)
-        order.version = row.version
+        order = codec.load(Order, row[0])
+        order.version = row[1]
         self.snapshots[key] = {k: v for k, v in order.deadlines().items() if (key, k) not in self.fired}
         return order
 
     def add(self, order: Order) -> None:
         order.version = 1
-        self.connection.execute(self.ADD, {"id": order.id, "community_id": order.community_id,
-                                           "buyer_id": order.buyer_id, "seller_id": order.seller_id,
-                                           "placed_at": order.placed_at, "version": 1, **self._columns(order)})
+        self.cursor.execute(self.ADD, {"id": order.id, "community_id": order.community_id,
+                                       "buyer_id": order.buyer_id, "seller_id": order.seller_id,
+                                       "placed_at": order.placed_at, "version": 1, **self._columns(order)})
         self.snapshots[order.id] = {}
         self._sync_timers(order)
 
     def save(self, order: Order) -> None:
         """Write the order first, version-checked, so that a concurrent change is found before anything else."""
         columns = {f"n_{name}": value for name, value in self._columns(order).items()}
-        written = self.connection.execute(self.SAVE, {"key": order.id, "expected": order.version,
-                                                      "n_version": order.version + 1, **columns})
-        if written.rowcount != 1:
+        written = self.cursor.execute(self.SAVE, {"key": order.id, "expected": order.version,
+                                                  "n_version": order.version + 1, **columns})
+        if written != 1:
             raise Conflict()
         order.version += 1
         self._sync_timers(order)
@@ -183,52 +195,56 @@ class _Orders:
     def _sync_timers(self, order: Order) -> None:
         """Make the timers table hold exactly this order's deadlines, writing only what changed."""
         before, after = self.snapshots[order.id], order.deadlines()
-        if gone := [kind.value for kind in before.keys() - after.keys()]:
-            self.connection.execute(self.DROP_TIMERS, {"order": order.id, "kinds": gone})
+        if gone := [{"order": order.id, "k": kind.value} for kind in before.keys() - after.keys()]:
+            self.cursor.executemany(self.DROP_TIMER, gone)
         if new := [{"order_id": order.id, "kind": k.value, "due_at": due} for k, due in after.items() if k not in before]:
-            self.connection.execute(self.ADD_TIMER, new)
+            self.cursor.executemany(self.ADD_TIMER, new)
         for kind, due in after.items():
             if kind in before and before[kind] != due:
-                self.connection.execute(self.MOVE_TIMER, {"order": order.id, "k": kind.value, "n_due": due})
+                self.cursor.execute(self.MOVE_TIMER, {"order": order.id, "k": kind.value, "n_due": due})
         self.snapshots[order.id] = after
 
 
 class _Timers:
-    DUE = (select(TIMERS.c.id, TIMERS.c.order_id, TIMERS.c.kind, TIMERS.c.due_at)
-           .where(TIMERS.c.due_at <= bindparam("now")).order_by(TIMERS.c.due_at).limit(1)
-           .with_for_update(skip_locked=True))
-    DONE = delete(TIMERS).where(TIMERS.c.id == bindparam("key"))
+    DUE = Sql(select(TIMERS.c.id, TIMERS.c.order_id, TIMERS.c.kind, TIMERS.c.due_at)
+              .where(TIMERS.c.due_at <= bindparam("now")).order_by(TIMERS.c.due_at).limit(1)
+              .with_for_update(skip_locked=True))
+    DONE = Sql(delete(TIMERS).where(TIMERS.c.id == bindparam("key")))
 
-    def __init__(self, connection: Connection, orders: _Orders):
-        self.connection, self.orders = connection, orders
+    def __init__(self, cursor: Cursor, orders: _Orders):
+        self.cursor, self.orders = cursor, orders
 
     def claim_due(self, now: datetime) -> DueTimer | None:
-        found = self.connection.execute(self.DUE, {"now": now}).first()
-        return None if found is None else DueTimer(found.id, found.order_id, TimerKind(found.kind), found.due_at)
+        found = self.cursor.first(self.DUE, {"now": now})
+        if found is None:
+            return None
+        timer_id, order_id, kind, due_at = found
+        return DueTimer(timer_id, order_id, TimerKind(kind), due_at)
 
     def done(self, timer: DueTimer) -> None:
-        self.connection.execute(self.DONE, {"key": timer.id})
+        self.cursor.execute(self.DONE, {"key": timer.id})
         self.orders.fired.add((timer.order_id, timer.kind))
 
 
-
 class _Ledger:
-    ADD_TXN = insert(TXNS).returning(TXNS.c.id)
-    ADD_ENTRY = insert(ENTRIES)
+    ADD_TXN = Sql(insert(TXNS).values({name: bindparam(name) for name in (
+        "community_id", "order_id", "kind", "currency", "memo", "at")}).returning(TXNS.c.id))
+    ADD_ENTRY = _insert(ENTRIES, "txn_id", "community_id", "account", "currency", "amount")
     KEY = (BALANCES.c.community_id == bindparam("b_community"), BALANCES.c.account == bindparam("b_account"),
            BALANCES.c.currency == bindparam("b_currency"))
-    TAKE = update(BALANCES).where(*KEY).values(balance=BALANCES.c.balance + bindparam("amount"))
-    BALANCE = select(BALANCES.c.balance).where(*KEY)
+    TAKE = Sql(update(BALANCES).where(*KEY).values(balance=BALANCES.c.balance + bindparam("amount")))
+    BALANCE = Sql(select(BALANCES.c.balance).where(*KEY))
+    BALANCE_LOCKED = Sql(select(BALANCES.c.balance).where(*KEY).with_for_update())
 
-    def __init__(self, connection: Connection):
-        self.connection = connection
-        self.add = _ADD_TO_BALANCE[connection.dialect.name]
+    def __init__(self, cursor: Cursor):
+        self.cursor = cursor
+        self.add = _ADD_TO_BALANCE[cursor.dialect.name]
 
     def post(self, community_id: str, txn: Transaction, at: datetime) -> None:
-        txn_id = self.connection.execute(self.ADD_TXN, {
+        txn_id = self.cursor.scalar(self.ADD_TXN, {
             "community_id": community_id, "order_id": txn.order_id, "kind": txn.kind.value,
-            "currency": txn.currency, "memo": txn.memo, "at": at}).scalar_one()
-        self.connection.execute(self.ADD_ENTRY, [
+            "currency": txn.currency, "memo": txn.memo, "at": at})
+        self.cursor.executemany(self.ADD_ENTRY, [
             {"txn_id": txn_id, "community_id": community_id, "account": p.account, "currency": txn.currency,
              "amount": p.amount} for p in txn.postings])
         for posting in sorted(txn.postings, key=lambda p: p.account):  # one lock order: no deadlocks
@@ -237,26 +253,26 @@ class _Ledger:
     def _add_to_balance(self, community_id: str, account: str, currency: str, amount: int) -> None:
         """One statement: money arriving opens the account if need be; money leaving needs it to hold enough."""
         if amount > 0 or is_external(account):
-            self.connection.execute(self.add, {"community_id": community_id, "account": account,
-                                               "currency": currency, "balance": amount})
+            self.cursor.execute(self.add, {"community_id": community_id, "account": account,
+                                           "currency": currency, "balance": amount})
             return
-        taken = self.connection.execute(self.TAKE, {"b_community": community_id, "b_account": account,
-                                                    "b_currency": currency, "amount": amount})
-        if not taken.rowcount:
+        taken = self.cursor.execute(self.TAKE, {"b_community": community_id, "b_account": account,
+                                                "b_currency": currency, "amount": amount})
+        if not taken:
             raise IntegrityError(f"{account} has no {currency} to take {-amount} from", None, ValueError(account))
 
     def balance(self, community_id: str, account: str, currency: str, lock: bool = False) -> int:
-        query = self.BALANCE.with_for_update() if lock else self.BALANCE
-        found = self.connection.execute(query, {"b_community": community_id, "b_account": account,
-                                                "b_currency": currency})
-        return found.scalar() or 0
+        found = self.cursor.scalar(self.BALANCE_LOCKED if lock else self.BALANCE,
+                                   {"b_community": community_id, "b_account": account, "b_currency": currency})
+        return int(found or 0)
 
 
-def _upsert_balance(insert_for: Callable[..., Any]) -> Any:
-    statement = insert_for(BALANCES)
-    return statement.on_conflict_do_update(index_elements=[BALANCES.c.community_id, BALANCES.c.account,
-                                                           BALANCES.c.currency],
-                                           set_={"balance": BALANCES.c.balance + statement.excluded.balance})
+def _upsert_balance(insert_for: Callable[..., Any]) -> Sql:
+    statement = insert_for(BALANCES).values({name: bindparam(name) for name in (
+        "community_id", "account", "currency", "balance")})
+    return Sql(statement.on_conflict_do_update(
+        index_elements=[BALANCES.c.community_id, BALANCES.c.account, BALANCES.c.currency],
+        set_={"balance": BALANCES.c.balance + statement.excluded.balance}))
 
 
 # The database's CHECK refuses an overdraft; a new row always starts from money arriving, so it passes.
@@ -264,44 +280,59 @@ _ADD_TO_BALANCE = {"sqlite": _upsert_balance(sqlite_insert), "postgresql": _upse
 
 
 class _Outbox:
-    ADD = insert(OUTBOX)
+    ADD = _insert(OUTBOX, "community_id", "platform", "order_id", "type", "payload", "created_at", "available_at",
+                  "attempts")
 
-    def __init__(self, connection: Connection):
-        self.connection = connection
+    def __init__(self, cursor: Cursor):
+        self.cursor = cursor
 
     def add(self, event: Event) -> None:
-        self.connection.execute(self.ADD, {
+        self.cursor.execute(self.ADD, {
             "community_id": event.community_id, "platform": event.community_id.split(":", 1)[0],
             "order_id": event.order_id if isinstance(event, OrderEvent) else None, "type": type(event).__name__,
             "payload": codec.dump_event(event), "created_at": event.at, "available_at": event.at, "attempts": 0})
 
 
 class _Commands:
-    SEEN = select(HANDLED.c.ref).where(HANDLED.c.key == bindparam("key"))
-    ADD = insert(HANDLED)
+    SEEN = Sql(select(HANDLED.c.ref).where(HANDLED.c.key == bindparam("key")))
+    ADD = _insert(HANDLED, "key", "community_id", "ref", "at")
 
-    def __init__(self, connection: Connection):
-        self.connection = connection
+    def __init__(self, cursor: Cursor):
+        self.cursor = cursor
 
     def seen(self, key: str) -> str | None:
-        ref: str | None = self.connection.execute(self.SEEN, {"key": key}).scalar()
+        ref: str | None = self.cursor.scalar(self.SEEN, {"key": key})
         return ref
 
     def add(self, key: str, community_id: str, ref: str, at: datetime) -> None:
+        """Record the request; if a copy of it committed meanwhile, this attempt is a conflict to retry."""
+        self.cursor.plain("SAVEPOINT handled_request")
         try:
-            with self.connection.begin_nested():
-                self.connection.execute(self.ADD, {"key": key, "community_id": community_id, "ref": ref, "at": at})
+            self.cursor.execute(self.ADD, {"key": key, "community_id": community_id, "ref": ref, "at": at})
         except IntegrityError:
+            self.cursor.plain("ROLLBACK TO SAVEPOINT handled_request")
             raise Conflict() from None
+        self.cursor.plain("RELEASE SAVEPOINT handled_request")
 
 
 class SqlUnitOfWork:
+    """One transaction on a pooled connection of the writer engine, driven through the driver's cursor."""
+
     def __init__(self, database: Database, now: Callable[[], datetime]):
         self.database, self.now = database, now
 
     def __enter__(self) -> Self:
-        self.connection = c = self.database.writer.connect()
-        self.transaction = c.begin()
+        engine = self.database.writer
+        self.dialect = engine.dialect
+        self.connection = engine.raw_connection()  # from the pool, set up by connect.py's listeners
+        self.open = True
+        try:
+            c = Cursor(self.connection.cursor(), self.dialect)
+            if self.database.is_sqlite:
+                c.plain("BEGIN IMMEDIATE")  # the driver's own BEGIN is off: see connect.py
+        except BaseException:
+            self.connection.close()
+            raise
         self.communities = _Communities(c, self.database.cache)
         self.listings = _Documents(c, LISTINGS, Listing, _listing_columns)
         self.offers = _Documents(c, OFFERS, Offer, _offer_columns)
@@ -315,18 +346,22 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         try:
-            self.transaction.commit()
-        except OperationalError as error:
-            if _retryable(error):
+            self.connection.commit()
+        except self.dialect.loaded_dbapi.Error as error:  # still open: __exit__ rolls it back
+            translated = translate(error, "COMMIT", None, self.dialect)
+            if isinstance(translated, OperationalError) and _retryable(translated):
                 raise Conflict() from None
-            raise
+            raise translated from error
+        self.open = False
         self.communities.forget_changed()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
-        self.connection.close()
+        try:
+            if self.open:
+                self.connection.rollback()
+        finally:
+            self.connection.close()  # back to the pool
         if isinstance(error, OperationalError) and _retryable(error):
             raise Conflict() from error
 
