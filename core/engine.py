@@ -74,7 +74,8 @@ class Engine:
             now = self.clock.now()
             community = _community(uow, command.actor.community_id)
             actor = with_admin(command.actor, community.policy)
-            command = replace(command, actor=actor)
+            if actor is not command.actor:
+                command = replace(command, actor=actor)
             ctx = Context(uow, now, [])
             ref = HANDLERS[type(command)](ctx, command)
             emitted = ctx.events
@@ -182,6 +183,7 @@ def _on_order(act: Callable[[Order, Any, datetime], None]) -> Handler:
     def handler(ctx: Context, command: Any) -> str:
         order = uow_order(ctx.uow, command.actor, command.order_id)
         owed_before = order.owed()
+        order.catch_up(ctx.now)  # a deadline that came before this command acts first
         act(order, command, ctx.now)
         _save_order(ctx.uow, order, ctx.now)
         ctx.emit(*_drain(order, owed_before))

@@ -11,6 +11,7 @@ from adapters.db.tables import TimerRow
 from core import commands as c
 from core import events as ev
 from core.actor import Owed
+from core.errors import Refused
 from core.lifecycle import OrderState
 from core.order_parts import FinalWorkHow, TimerKind
 from tests.market import Market
@@ -293,3 +294,44 @@ def test_a_timer_whose_deadline_was_met_does_nothing(sqlite_market: Market, cloc
     assert recorded(m, order_id, ev.DeliveryAccepted)[0].automatic is False
     assert len(recorded(m, order_id, ev.DeliveryAccepted)) == 1
     assert recorded(m, order_id, ev.FinalWorkOverdue) == []
+
+
+# ---- acting after a deadline that the sweep has not reached yet -----------------------------------
+def test_a_deadline_that_has_come_acts_before_a_late_command(market: Market, clock: Any) -> None:
+    order_id = market.order(until=S.AWAITING_ACCEPTANCE)
+    clock.shift(timedelta(hours=48))  # the acceptance window has closed; no sweep has run
+    with pytest.raises(Refused, match=f"order {order_id} is expired"):
+        market.do(c.AcceptOrder, market.seller, order_id=order_id)
+    assert market.get(order_id).state is S.AWAITING_ACCEPTANCE  # a refusal changes nothing; the sweep will
+    market.fire()
+    assert market.get(order_id).state is S.EXPIRED
+
+
+def test_a_buyer_accepting_after_the_review_window_finds_the_delivery_accepted_automatically(
+        market: Market, clock: Any) -> None:
+    order_id = market.order(until=S.DELIVERED)
+    clock.shift(timedelta(hours=72))
+    with pytest.raises(Refused, match="already accepted"):
+        market.do(c.AcceptDelivery, market.buyer, order_id=order_id)
+    market.fire()
+    [accepted] = recorded(market, order_id, ev.DeliveryAccepted)
+    assert accepted.automatic
+
+
+def test_a_late_delivery_is_flagged_late_first_in_the_same_transaction(market: Market, clock: Any) -> None:
+    order_id = market.order(until=S.IN_PROGRESS)
+    clock.shift(timedelta(days=3, hours=1))  # past the due date; the reminder and the late flag have not run
+    outcome = market.deliver(order_id)
+    assert [type(e) for e in outcome.events] == [ev.DueDateReminder, ev.OrderLate, ev.OrderDelivered]
+    assert market.fire() == 0  # nothing left for the sweep: those deadlines were met in that transaction
+    assert set(timer_rows(market, order_id)) == {TimerKind.REVIEW}
+
+
+def test_an_answer_after_the_time_request_window_finds_the_time_granted(market: Market, clock: Any) -> None:
+    order_id = market.order(until=S.IN_PROGRESS)
+    market.do(c.RequestMoreTime, market.seller, order_id=order_id, extra=timedelta(days=2), reason="Flu")
+    clock.shift(timedelta(hours=48))
+    with pytest.raises(Refused):
+        market.do(c.AnswerTimeRequest, market.buyer, order_id=order_id, approve=False)
+    market.fire()
+    assert market.get(order_id).due_at == T0 + timedelta(days=5)
