@@ -46,26 +46,31 @@ class Recorder:
     """Every statement gigroom's writer sends to the sqlite3 driver, grouped per transaction.
 
     It is installed as the writer's sqlite3.Connection class (`connect(..., sqlite_factory=)`), so it sees
-    exactly what the driver runs, whether SQLAlchemy or the unit of work sent it. A transaction starts at
-    BEGIN IMMEDIATE and ends at the driver's commit() or rollback() (or a COMMIT/ROLLBACK statement);
-    statements outside one (the connection's PRAGMAs) are not part of the workload.
+    exactly what the driver runs, whether SQLAlchemy or the unit of work sent it. While gigroom runs it
+    only appends to a list (its cost falls inside gigroom's timing, so it is kept as small as it can be);
+    `transactions` groups that log afterwards. A transaction starts at BEGIN IMMEDIATE and ends at the
+    driver's commit() or rollback() or a COMMIT or ROLLBACK statement; statements outside one (the
+    connection's PRAGMAs) are not part of the workload.
     """
 
     def __init__(self) -> None:
-        self.transactions: list[Transaction] = []
-        self.current: list[tuple[str, Any, bool]] | None = None
-        self.label = "setup"
-        recorder = self
+        self.log: list[tuple[Any, ...]] = []
+        self._transactions: list[Transaction] = []
+        self._current: list[tuple[str, Any, bool]] | None = None
+        self._label = "setup"
+        log = self.log
+        execute, executemany = sqlite3.Cursor.execute, sqlite3.Cursor.executemany
+        commit, rollback = sqlite3.Connection.commit, sqlite3.Connection.rollback
 
         class RecordingCursor(sqlite3.Cursor):
-            def execute(self, sql: str, parameters: Any = (), /) -> "RecordingCursor":
-                recorder.statement(sql, parameters, False)
-                return super().execute(sql, parameters)
+            def execute(self, sql: str, parameters: Any = (), /) -> Any:
+                log.append((sql, parameters, False))
+                return execute(self, sql, parameters)
 
-            def executemany(self, sql: str, parameters: Any, /) -> "RecordingCursor":
-                parameters = [tuple(p) for p in parameters]
-                recorder.statement(sql, parameters, True)
-                return super().executemany(sql, parameters)
+            def executemany(self, sql: str, parameters: Any, /) -> Any:
+                parameters = list(parameters)
+                log.append((sql, parameters, True))
+                return executemany(self, sql, parameters)
 
         class RecordingConnection(sqlite3.Connection):
             def cursor(self, factory: Any = RecordingCursor) -> Any:
@@ -75,28 +80,43 @@ class Recorder:
                 return self.cursor().execute(sql, parameters)
 
             def commit(self) -> None:
-                super().commit()
-                recorder.end("COMMIT")
+                commit(self)
+                log.append(("COMMIT",))
 
             def rollback(self) -> None:
-                super().rollback()
-                recorder.end("ROLLBACK")
+                rollback(self)
+                log.append(("ROLLBACK",))
 
         self.factory = RecordingConnection
 
-    def statement(self, sql: str, parameters: Any, many: bool) -> None:
-        if sql == "BEGIN IMMEDIATE":
-            self.current = []
-        elif sql in ("COMMIT", "ROLLBACK"):
-            self.end(sql)
-            return
-        if self.current is not None:
-            self.current.append((sql, parameters if many else tuple(parameters), many))
+    @property
+    def label(self) -> str:
+        return self._label
 
-    def end(self, how: str) -> None:
-        if self.current:
-            self.transactions.append(Transaction(self.label, self.current, how))
-        self.current = None
+    @label.setter
+    def label(self, name: str) -> None:
+        self.log.append(("LABEL", name))
+
+    @property
+    def transactions(self) -> list[Transaction]:
+        """The transactions recorded so far."""
+        for entry in self.log:
+            if entry[0] == "LABEL":
+                self._label = entry[1]
+                continue
+            sql = entry[0]
+            if sql in ("COMMIT", "ROLLBACK"):
+                if self._current:
+                    self._transactions.append(Transaction(self._label, self._current, sql))
+                self._current = None
+                continue
+            if sql == "BEGIN IMMEDIATE":
+                self._current = []
+            if self._current is not None:
+                parameters, many = entry[1], entry[2]
+                self._current.append((sql, [tuple(p) for p in parameters] if many else tuple(parameters), many))
+        self.log.clear()
+        return self._transactions
 
 
 def raw_connection(path: Path, synchronous: str) -> sqlite3.Connection:

@@ -8,7 +8,6 @@ and a count of zero means someone else changed the order first (optimistic concu
 """
 
 from collections.abc import Callable
-from copy import copy
 from datetime import datetime
 from functools import cache, lru_cache
 from time import monotonic
@@ -99,13 +98,13 @@ class _Communities:
     def get(self, key: str) -> Community | None:
         cached = self.cache.get(key)
         if cached and monotonic() - cached[0] < self.TTL:
-            return copy(cached[1])  # shallow: a handler replaces the policy, never changes it
+            return Community(*cached[1])  # a fresh object: a handler may replace its policy (which is immutable)
         row = self.cursor.first(self.GET, {"key": key})
         if row is None:
             return None
         community_id, platform, name, policy, created_at = row
         community = Community(community_id, platform, name, _policy(policy), created_at)
-        self.cache[key] = (monotonic(), copy(community))
+        self.cache[key] = (monotonic(), (community_id, platform, name, community.policy, created_at))
         return community
 
     def add(self, item: Community) -> None:

@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import DateTime, bindparam, delete, insert, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from adapters.db.connect import Database
 from adapters.db.driver import Cursor, Sql
+from adapters.db.types import UTCDateTime
 from adapters.db.uow import TIMERS, SqlUnitOfWork
 from core.errors import Conflict
 from core.lifecycle import OrderState
@@ -88,3 +90,12 @@ def test_a_request_recorded_twice_is_a_conflict_and_the_transaction_goes_on(mark
     with SqlUnitOfWork(database, market.clock.now) as uow:
         assert (uow.commands.seen("shell:test/request-1"), uow.commands.seen("shell:test/request-2")) == \
             ("first", "third")
+
+
+@pytest.mark.parametrize("when", [WHEN, datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2031, 3, 3, 9, tzinfo=UTC)])
+def test_sqlite_timestamps_keep_sqlalchemys_own_storage_format(when: datetime) -> None:
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect)
+    stored = ours.bind_processor(dialect)(when)
+    assert stored == DateTime().dialect_impl(dialect).bind_processor(dialect)(when.astimezone(UTC).replace(tzinfo=None))
+    assert ours.result_processor(dialect, None)(stored) == when
