@@ -1,8 +1,9 @@
 """Transitions per second through the real Engine on SQLite, against raw sqlite3 making the same writes.
 
 Every command runs through `Engine.handle` (one transaction, one transition) on a SQLite file in WAL
-mode with gigroom's own connection settings. A listener on the writer engine records every SQL
-statement and its parameters exactly as the driver receives them, grouped per commit. The same
+mode with gigroom's own connection settings. The writer's sqlite3 connections are of a recording
+subclass, which logs every SQL statement and its parameters exactly as the driver receives them,
+grouped per commit. The same
 stream is then replayed with the plain `sqlite3` module on a second copy of the freshly migrated
 database, with the same PRAGMAs, BEGIN IMMEDIATE ... COMMIT per transaction: the same writes with
 the same durability and nothing else, which is the limit gigroom can approach. The two runs
@@ -11,10 +12,11 @@ files must hold identical rows, which proves the replay made exactly the same wr
 
 The workload: orders on one listing, each driven through ten commands (place, submit requirements,
 accept, deliver, request a modification, deliver again, accept the delivery, confirm the final work
-was already sent, review, answer the review). Warm-up orders are excluded. The recording listener
-runs inside gigroom's timing (about 1% of it), so the ratio errs against gigroom. A diagnostic row
-replays the same statements through SQLAlchemy's Connection, to show how much of the gap is
-SQLAlchemy's execution layer itself.
+was already sent, review, answer the review). Warm-up orders are excluded. The recording runs inside
+gigroom's timing (one list append per statement, a few percent of it), so the ratio errs against
+gigroom. A diagnostic row replays the same statements through SQLAlchemy's Connection, to show what
+SQLAlchemy's execution layer alone would cost: gigroom's unit of work runs on the driver's cursor
+with statements compiled once (adapters/db/driver.py) for that reason.
 
     python -m bench engine [--quick]
 """

@@ -38,6 +38,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -307,8 +308,8 @@ async def _child_naive(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
 
 async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
     from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
-    from sqlalchemy import event
 
+    from adapters.db.connect import connect
     from bot.app import Gigroom
     from bot.settings import Settings
     from core import commands as c
@@ -316,8 +317,49 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
     from core.terms import Service
 
     count, window, spread = spec["count"], spec["window"], spec["spread"]
+    # the moment each expiry commits, seen at the sqlite3 driver (whatever the unit of work is built on): the
+    # transaction that inserts an OrderExpired row into the outbox commits, and the COMMIT has returned; all in
+    # the thread that ran the transaction
+    local = threading.local()
+    committed: dict[str, float] = {}
+    write_transactions = [0]
+    lock_waits: list[float] = []  # how long BEGIN IMMEDIATE took: waiting for SQLite's write lock
+    execute, commit, rollback = sqlite3.Cursor.execute, sqlite3.Connection.commit, sqlite3.Connection.rollback
+
+    class ProbeCursor(sqlite3.Cursor):
+        def execute(self, statement: str, params: Any = (), /) -> Any:
+            if statement == "BEGIN IMMEDIATE":
+                write_transactions[0] += 1
+                begin_at = time.perf_counter()
+                result = execute(self, statement, params)
+                lock_waits.append((time.perf_counter() - begin_at) * 1000)
+                local.pending = []
+                return result
+            if statement.startswith("INSERT INTO outbox"):
+                columns = [name.strip() for name in statement[statement.index("(") + 1:statement.index(")")].split(",")]
+                row = dict(zip(columns, params, strict=False))
+                if row.get("type") == "OrderExpired":
+                    local.__dict__.setdefault("pending", []).append(row["order_id"])
+            return execute(self, statement, params)
+
+    class ProbeConnection(sqlite3.Connection):
+        def cursor(self, factory: Any = ProbeCursor) -> Any:
+            return super().cursor(factory)
+
+        def commit(self) -> None:
+            commit(self)
+            now = time.time()
+            for order_id in local.__dict__.get("pending", []):
+                committed.setdefault(order_id, now)
+            local.pending = []
+
+        def rollback(self) -> None:
+            rollback(self)
+            local.pending = []
+
     settings = Settings(database_url=spec["url"], files_dir=Path(spec["files"]), sweep_interval=SWEEP_INTERVAL)
-    gig = Gigroom(settings)
+    gig = Gigroom(settings, database=connect(spec["url"], settings.sqlite_synchronous,
+                                             sqlite_factory=ProbeConnection))
     gig.migrate()
     community = gig.community("shell", "bench", "Bench", ("ada",))
     cid = community.id
@@ -336,49 +378,6 @@ async def _child_lag(spec: dict[str, Any], baseline: float) -> dict[str, Any]:
                 delivered.setdefault(event_.order_id, time.time())
 
     gig.add_sink(Adapter())
-
-    # the moment each expiry commits, from the writer engine's own events (whatever the unit of work is built on):
-    # the transaction that inserts an OrderExpired row into the outbox commits, and its connection goes back to
-    # the pool right after the COMMIT returned; all in the thread that ran the transaction
-    local = threading.local()
-    committed: dict[str, float] = {}
-    write_transactions = [0]
-    lock_waits: list[float] = []  # how long BEGIN IMMEDIATE took: waiting for SQLite's write lock
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        if statement == "BEGIN IMMEDIATE":
-            write_transactions[0] += 1
-            local.begin_at, local.pending = time.perf_counter(), []
-        if many or not statement.startswith("INSERT INTO outbox"):
-            return
-        columns = [name.strip() for name in statement[statement.index("(") + 1:statement.index(")")].split(",")]
-        row = dict(zip(columns, params, strict=False))
-        if row.get("type") == "OrderExpired":
-            local.__dict__.setdefault("pending", []).append(row["order_id"])
-
-    def after_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement == "BEGIN IMMEDIATE" and getattr(local, "begin_at", None) is not None:
-            lock_waits.append((time.perf_counter() - local.begin_at) * 1000)
-            local.begin_at = None
-
-    def on_commit(_conn: Any) -> None:  # just before the DBAPI COMMIT
-        local.committing, local.pending = local.__dict__.get("pending", []), []
-
-    def on_rollback(_conn: Any) -> None:
-        local.pending, local.committing = [], []
-
-    def on_checkin(_dbapi_connection: Any, _record: Any) -> None:  # after the COMMIT, as the connection is returned
-        now = time.time()
-        for order_id in local.__dict__.get("committing", []):
-            committed.setdefault(order_id, now)
-        local.committing = []
-
-    writer = gig.database.writer
-    event.listen(writer, "before_cursor_execute", on_execute)
-    event.listen(writer, "after_cursor_execute", after_execute)
-    event.listen(writer, "commit", on_commit)
-    event.listen(writer, "rollback", on_rollback)
-    event.listen(writer.pool, "checkin", on_checkin)
 
     fired_by: dict[str, int] = {}
     skipped: dict[str, int] = {}

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from adapters.clock import OffsetClock, SystemClock
-from adapters.db.connect import connect
+from adapters.db.connect import Database, connect
 from adapters.db.migrate import upgrade
 from adapters.db.queries import Queries
 from adapters.db.uow import SqlUnitOfWork
@@ -30,11 +30,12 @@ log = logging.getLogger("gigroom")
 class Gigroom:
     """A running gigroom: commands go in through `handle`, events leave through the relay's sinks."""
 
-    def __init__(self, settings: Settings, sandbox: bool = False) -> None:
+    def __init__(self, settings: Settings, sandbox: bool = False, database: Database | None = None) -> None:
+        """`database`, when given, is used instead of connecting to `settings.database_url` (instrumentation)."""
         self.settings = settings
         self.sandbox = OffsetClock() if sandbox else None
         self.clock = self.sandbox or SystemClock()
-        self.database = connect(settings.database_url, settings.sqlite_synchronous)
+        self.database = database or connect(settings.database_url, settings.sqlite_synchronous)
         self.engine = Engine(lambda: SqlUnitOfWork(self.database, self.clock.now), self.clock)
         self.queries = Queries(self.database)
         self.files = LocalFileStore(Path(settings.files_dir))
