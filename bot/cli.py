@@ -59,10 +59,46 @@ def _fail(message: str, code: int = 1) -> None:
 def run() -> None:
     """Start gigroom: on each configured platform, or the terminal shell when none is."""
     settings = _settings()
-    if settings.platforms:
-        _fail(f"Credentials for {', '.join(settings.platforms)} are set, but this version of gigroom has no "
-              "adapter for them yet. Unset them to use the terminal shell.", 2)
+    if "discord" in settings.platforms:
+        _fail("DISCORD_TOKEN is set, but this version of gigroom has no Discord adapter yet. Unset it.", 2)
+    if "slack" in settings.platforms:
+        if settings.slack_bot_token is None:
+            _fail("Slack's OAuth install (SLACK_CLIENT_ID) is not supported yet: set SLACK_BOT_TOKEN.", 2)
+        if settings.slack_signing_secret is None and settings.slack_app_token is None:
+            _fail("Set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode).", 2)
+        raise typer.Exit(asyncio.run(_serve(settings)))
     raise typer.Exit(asyncio.run(_shell(settings, None, sandbox=False, strict=False)))
+
+
+async def _serve(settings: Settings) -> int:
+    """Run on Slack until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
+    from adapters.web.server import SLACK_EVENTS, WebServer
+    from bot.slack import attach_slack
+
+    gig = Gigroom(settings)
+    gig.migrate()
+    side = attach_slack(gig, settings)
+    await gig.start()
+    web = WebServer(settings.web_host, settings.web_port)
+    socket_mode = None
+    try:
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            socket_mode = AsyncSocketModeHandler(side.bolt, settings.slack_app_token.get_secret_value())
+            await socket_mode.connect_async()
+            typer.echo("gigroom is connected to Slack in Socket Mode.")
+        else:
+            web.add_slack(side.bolt)
+            port = await web.start()
+            typer.echo(f"gigroom listens for Slack at {settings.public_url.rstrip('/')}{SLACK_EVENTS} (port {port}).")
+        await asyncio.Event().wait()  # until interrupted
+        return 0
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await web.stop()
+        await gig.stop()
 
 
 @app.command()

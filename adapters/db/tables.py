@@ -147,3 +147,16 @@ class CommandRow(SQLModel, table=True):
     community_id: str = Field(max_length=120)
     ref: str = ""
     at: datetime = Field(sa_column=_when())
+
+
+class ChatPlaceRow(SQLModel, table=True):
+    """Where an order lives on a chat platform: its channel or thread, and its board message there."""
+
+    __tablename__ = "chat_places"
+    platform: str = Field(primary_key=True, max_length=20)
+    order_id: str = Field(primary_key=True, max_length=16)
+    community_id: str = Field(index=True, max_length=120)
+    channel_id: str = Field(max_length=64)
+    board_ref: str = Field(default="", max_length=64)  # the board message's id (Slack: its ts)
+    archived: bool = False
+    created_at: datetime = Field(sa_column=_when())

@@ -16,6 +16,7 @@ from typing import Protocol
 from adapters.db.queries import Queries
 from adapters.files.local import LocalFileStore
 from adapters.shell.parser import PARSERS, REFERENCES, ShellError, parse
+from adapters.terms_text import parse_extra
 from adapters.text import board_lines, describe, money, when
 from core import commands as c
 from core.actor import Actor
@@ -431,24 +432,10 @@ def _refund(text: str, currency: str) -> int:
 
 
 def _extra(text: str, currency: str) -> Extra:
-    parts = text.split(":")
-    if len(parts) < 3:
-        raise ShellError(f"an extra is CODE:NAME:PRICE, such as nda:NDA:10 or fast:24h delivery:15:days=-2; not '{text}'")
-    code, name, price, *options = parts
-    fields: dict[str, object] = {}
-    for option in options:
-        key, _, value = option.partition("=")
-        if key == "nda":
-            fields["nda"] = True
-        elif key in ("days", "deliveries"):
-            try:
-                fields[key] = int(value)
-            except ValueError:
-                raise ShellError(f"{key} takes a whole number, not '{value}'") from None
-        else:
-            raise ShellError(f"an extra's options are days=N, deliveries=N and nda, not '{option}'")
-    return Extra(code.strip(), name.strip(), parse_amount(price, currency) if price.strip() != "0" else 0,
-                 **fields)  # type: ignore[arg-type]
+    try:
+        return parse_extra(text, currency)
+    except ValueError as error:
+        raise ShellError(str(error)) from None
 
 
 async def stdin_lines(interactive: bool, prompt: Callable[[], str]) -> AsyncIterator[str]:

@@ -105,7 +105,17 @@ def test_gigroom_migrate_brings_a_new_database_up_to_date(cli: CliRunner, tmp_pa
     assert (tmp_path / "new" / "fresh.db").exists()
 
 
-def test_run_with_platform_credentials_but_no_adapter_says_so(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+def test_run_with_a_discord_token_but_no_discord_adapter_says_so(cli: CliRunner,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-test")
     done = cli.invoke(app, ["run"])
-    assert done.exit_code == 2 and "no adapter for them yet" in done.output
+    assert done.exit_code == 2 and "no Discord adapter yet" in done.output
+
+
+def test_run_on_slack_without_a_signing_secret_or_app_token_says_which_to_set(
+        cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    done = cli.invoke(app, ["run"])
+    assert done.exit_code == 2 and "SLACK_SIGNING_SECRET" in done.output

@@ -1,0 +1,66 @@
+"""Where each order lives on a chat platform: its channel or thread and its board message."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.db.connect import Database
+from adapters.db.tables import ChatPlaceRow
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    platform: str
+    order_id: str
+    community_id: str
+    channel_id: str
+    board_ref: str
+    archived: bool
+
+
+class Places:
+    """A small adapter-side store: written by the platform adapters, never by the core."""
+
+    def __init__(self, database: Database, platform: str) -> None:
+        self.database, self.platform = database, platform
+
+    def get(self, order_id: str) -> Place | None:
+        with Session(self.database.reader) as session:
+            row = session.get(ChatPlaceRow, (self.platform, order_id))
+            return None if row is None else _place(row)
+
+    def by_channel(self, channel_id: str) -> Place | None:
+        with Session(self.database.reader) as session:
+            row = session.scalars(select(ChatPlaceRow).where(ChatPlaceRow.platform == self.platform,
+                                                             ChatPlaceRow.channel_id == channel_id)).first()
+            return None if row is None else _place(row)
+
+    def add(self, order_id: str, community_id: str, channel_id: str, at: datetime) -> Place:
+        """Record an order's new channel; if one was recorded meanwhile, that one stands."""
+        try:
+            with Session(self.database.writer) as session, session.begin():
+                session.add(ChatPlaceRow(platform=self.platform, order_id=order_id, community_id=community_id,
+                                         channel_id=channel_id, board_ref="", archived=False, created_at=at))
+        except IntegrityError:
+            pass
+        found = self.get(order_id)
+        assert found is not None
+        return found
+
+    def set_board(self, order_id: str, board_ref: str) -> None:
+        self._update(order_id, board_ref=board_ref)
+
+    def set_archived(self, order_id: str) -> None:
+        self._update(order_id, archived=True)
+
+    def _update(self, order_id: str, **values: object) -> None:
+        with Session(self.database.writer) as session, session.begin():
+            session.execute(update(ChatPlaceRow).where(ChatPlaceRow.platform == self.platform,
+                                                       ChatPlaceRow.order_id == order_id).values(**values))
+
+
+def _place(row: ChatPlaceRow) -> Place:
+    return Place(row.platform, row.order_id, row.community_id, row.channel_id, row.board_ref, row.archived)

@@ -1,0 +1,201 @@
+"""Block Kit: the board, order updates, listings and the modals, as Slack's JSON.
+
+Every text is cut to Slack's limits here, so a long title or description never makes Slack refuse a
+message: sections 3,000 characters, headers 150, buttons 75, modal titles 24.
+"""
+
+from typing import Any
+
+from adapters.slack.forms import TITLE_MAX, Field, Form
+from adapters.text import delivery_lines, money
+from core.lifecycle import Action, Role
+from core.order_parts import Delivery
+from core.terms import Listing
+from core.views import Board, BoardButton
+
+Block = dict[str, Any]
+LISTING_CALLBACK = "gig:listing"
+ORDER_LISTING = "gig:order"  # a browse button: order this listing (its value is the listing id)
+MAX_BLOCKS = 50
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text", "text": cut(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": cut(text, 3000) or " "}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(text)}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[:10]]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, 150)}
+
+
+def button(label: str, action_id: str, value: str = "", style: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"type": "button", "text": plain(label, 75), "action_id": action_id,
+                             "value": value or action_id}
+    if style:
+        found["style"] = style
+    return found
+
+
+def actions(elements: list[dict[str, Any]], block_id: str | None = None) -> Block:
+    found: Block = {"type": "actions", "elements": elements[:25]}
+    if block_id:
+        found["block_id"] = block_id
+    return found
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+_PRIMARY = {Action.ACCEPT_ORDER, Action.DELIVER, Action.ACCEPT_DELIVERY, Action.SUBMIT_REQUIREMENTS,
+            Action.LEAVE_REVIEW, Action.SEND_FINAL_WORK}
+_DANGER = {Action.DECLINE_ORDER, Action.CANCEL, Action.CANCEL_LATE}
+
+
+def board_blocks(board: Board, by_role: dict[Role, tuple[BoardButton, ...]], show_net: bool = False) -> list[Block]:
+    """An order's board: the shared facts, then each party's buttons under their role."""
+    due = board.countdown or "-"
+    blocks: list[Block] = [
+        header(f"{board.title} · order {board.order_id}"),
+        {"type": "section", "fields": [
+            mrkdwn(f"*Status*\n{board.status}"), mrkdwn(f"*Due*\n{due}"),
+            mrkdwn(f"*Buyer*\n{mention(board.buyer_id)}"), mrkdwn(f"*Seller*\n{mention(board.seller_id)}"),
+            mrkdwn(f"*Total*\n{board.total}"),
+            mrkdwn(f"*Deliveries*\n{board.deliveries_used} used, {board.deliveries_left} left"),
+        ]},
+        section("\n".join(f"• {name}: {amount}" for name, amount in board.items) + f"\n*Licence:* {board.licence}"),
+    ]
+    if show_net and board.net is not None:
+        blocks.append(context(f"Your net earnings after the community's fee: *{board.net}* (only you see this)"))
+    for delivery in board.deliveries[-3:]:
+        blocks.append(section(_delivery_text(delivery)))
+    if board.notes:
+        blocks.append(context(*board.notes))
+    for role, buttons in by_role.items():
+        if buttons:
+            blocks.append(context(f"*{role.value.capitalize()}:*"))
+            blocks.append(actions([button(b.label, b.id, style=_style(b.action)) for b in buttons],
+                                  block_id=f"board:{board.order_id}:{role.value}"))
+    return blocks[:MAX_BLOCKS]
+
+
+def _style(action: Action) -> str | None:
+    return "primary" if action in _PRIMARY else "danger" if action in _DANGER else None
+
+
+def _delivery_text(delivery: Delivery) -> str:
+    kind = "final work" if delivery.final_work else f"delivery {delivery.number} ({delivery.kind.value})"
+    return f"*{kind.capitalize()}*\n" + "\n".join(line.strip() for line in delivery_lines(delivery))
+
+
+def update_blocks(text: str, order_id: str, buttons: tuple[BoardButton, ...] = ()) -> list[Block]:
+    blocks = [section(text)]
+    if buttons:
+        blocks.append(actions([button(b.label, b.id, style=_style(b.action)) for b in buttons],
+                              block_id=f"update:{order_id}"))
+    return blocks
+
+
+def listing_blocks(listings: list[Listing], viewer: str) -> list[Block]:
+    if not listings:
+        return [section("No listings yet. A seller creates one with `/gig create`.")]
+    blocks: list[Block] = []
+    for listing in listings[:15]:
+        s = listing.service
+        extras = "".join(f"\n   + {e.name} ({money(e.price, s.currency)})" for e in s.extras)
+        text = (f"*{s.title}* · {money(s.price, s.currency)} · {s.delivery_days} days · {s.deliveries} "
+                f"{'delivery' if s.deliveries == 1 else 'deliveries'} · by {mention(listing.seller_id)}\n"
+                f"{cut(s.description, 500)}{extras}\n`{listing.id}`")
+        block = section(text)
+        if listing.seller_id != viewer:
+            block["accessory"] = button("Order", f"{ORDER_LISTING}:{listing.id}", listing.id, "primary")
+        blocks.append(block)
+    return blocks
+
+
+# ---- modals --------------------------------------------------------------------------------------------
+def modal(title: str, submit: str, blocks: list[Block], callback_id: str, metadata: str = "") -> dict[str, Any]:
+    return {"type": "modal", "callback_id": callback_id, "title": plain(title, TITLE_MAX),
+            "submit": plain(submit, TITLE_MAX), "close": plain("Cancel", TITLE_MAX), "blocks": blocks[:100],
+            "private_metadata": metadata[:3000]}
+
+
+def input_block(field: Field, initial: str = "") -> Block:
+    element: dict[str, Any]
+    if field.kind in ("text", "multiline"):
+        element = {"type": "plain_text_input", "action_id": field.key, "multiline": field.kind == "multiline",
+                   "max_length": field.max_length}
+        if field.placeholder:
+            element["placeholder"] = plain(field.placeholder, 150)
+        if initial:
+            element["initial_value"] = initial
+    elif field.kind == "choice":
+        element = {"type": "static_select", "action_id": field.key,
+                   "options": [{"text": plain(label, 75), "value": value} for value, label in field.options]}
+    elif field.kind == "checkboxes":
+        element = {"type": "checkboxes", "action_id": field.key,
+                   "options": [{"text": plain(label, 75), "value": value} for value, label in field.options]}
+    elif field.kind == "files":
+        element = {"type": "file_input", "action_id": field.key, "max_files": 10}
+    else:
+        raise ValueError(f"no input for a field of kind {field.kind}")
+    block: Block = {"type": "input", "block_id": field.key, "label": plain(field.label, 2000), "element": element,
+                    "optional": field.optional}
+    if field.hint:
+        block["hint"] = plain(field.hint, 2000)
+    return block
+
+
+def form_modal(form: Form, callback_id: str, order_id: str, order_title: str) -> dict[str, Any]:
+    blocks: list[Block] = [context(f"Order {order_id} · {order_title}")]
+    if form.intro:
+        blocks.append(section(form.intro))
+    blocks += [input_block(field) for field in form.fields]
+    return modal(form.title, form.submit, blocks, callback_id=callback_id)
+
+
+LISTING_FIELDS = (
+    Field("title", "Title", max_length=80, placeholder="Logo design"),
+    Field("description", "What you offer", "multiline"),
+    Field("price", "Price", placeholder="50.00", max_length=20),
+    Field("delivery_days", "Delivery time in days", placeholder="3", max_length=4),
+    Field("deliveries", "Deliveries included (revisions + 1)", placeholder="2", max_length=3),
+    Field("licence", "Licence", optional=True, placeholder="Commercial use", max_length=200),
+    Field("extras", "Extras, one per line: code:name:price[:days=N][:deliveries=N][:nda]", "multiline", optional=True,
+          placeholder="fast:24h delivery:15:days=-2"),
+    Field("questions", "Requirement questions for the buyer, one per line", "multiline", optional=True),
+)
+
+
+def listing_modal(listing: Listing | None, currency: str) -> dict[str, Any]:
+    initial: dict[str, str] = {}
+    if listing:
+        s = listing.service
+        initial = {"title": s.title, "description": s.description, "price": money(s.price, s.currency).split()[0],
+                   "delivery_days": str(s.delivery_days), "deliveries": str(s.deliveries), "licence": s.licence,
+                   "extras": "\n".join(_extra_line(e, s.currency) for e in s.extras),
+                   "questions": "\n".join(s.questions)}
+    blocks = [context(f"Prices are in {currency}.")] + [input_block(f, initial.get(f.key, "")) for f in LISTING_FIELDS]
+    return modal("Edit listing" if listing else "New listing", "Save", blocks, LISTING_CALLBACK,
+                 metadata=listing.id if listing else "")
+
+
+def _extra_line(extra: Any, currency: str) -> str:
+    options = "".join([f":days={extra.days}" if extra.days else "", f":deliveries={extra.deliveries}"
+                       if extra.deliveries else "", ":nda" if extra.nda else ""])
+    return f"{extra.code}:{extra.name}:{money(extra.price, currency).split()[0]}{options}"

@@ -1,0 +1,295 @@
+"""Bolt listeners: Slack's slash command, button clicks and modal submissions into core commands.
+
+Every listener acknowledges first (Slack allows 3 seconds) and works after, except a modal's
+submission, whose ack carries the errors shown in the modal: there the command runs first, which
+takes milliseconds. Who is acting, in which community, is resolved once per request by a middleware.
+"""
+
+import asyncio
+import logging
+import re
+from dataclasses import replace
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.db.queries import Queries
+from adapters.slack import blocks as b
+from adapters.slack.files import SlackFiles
+from adapters.slack.forms import FORMS, Extra, FieldError, Form, Values, requirements_form
+from adapters.slack.gig import GigCommands
+from adapters.terms_text import parse_extra
+from core import commands as c
+from core.actor import Actor
+from core.buttons import decode
+from core.community import Community
+from core.engine import Outcome
+from core.errors import Refused
+from core.lifecycle import Action
+from core.order import Order
+from core.ports import Clock, FileTooLarge
+from core.terms import Service
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+BUTTON = re.compile(r"^gr1:")
+DIRECT = {Action.ACCEPT_ORDER: c.AcceptOrder, Action.ACCEPT_DELIVERY: c.AcceptDelivery,
+          Action.ALREADY_SENT: c.ConfirmAlreadySent, Action.WITHDRAW_PROBLEM: c.WithdrawProblem,
+          Action.CANCEL_LATE: c.CancelLateOrder}
+
+
+class Runtime(Protocol):
+    clock: Clock
+    queries: Queries
+
+    async def handle(self, command: c.Command) -> Outcome: ...
+
+    def community(self, platform: str, external_id: str, name: str, admins: tuple[str, ...] = ()) -> Community: ...
+
+    def invoice(self, order: Order) -> bytes: ...
+
+
+class SlackListeners:
+    """Registers gigroom's listeners on a Bolt AsyncApp."""
+
+    def __init__(self, runtime: Runtime, files: SlackFiles, admins: frozenset[str] = frozenset()) -> None:
+        self.runtime, self.files, self.admins = runtime, files, admins
+        self.gig = GigCommands(self)
+        self._communities: dict[str, str] = {}  # team id -> community id, once ensured
+        self._admin_cache: dict[tuple[str, str], bool] = {}
+
+    def register(self, app: AsyncApp) -> None:
+        app.use(self._resolve_actor)
+        app.command("/gig")(self.gig.on_command)
+        app.action(BUTTON)(self.on_button)
+        app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(self.on_order_listing)
+        app.view(BUTTON)(self.on_form)
+        app.view(b.LISTING_CALLBACK)(self.on_listing)
+
+    # ---- who is acting --------------------------------------------------------------------------------------
+    async def _resolve_actor(self, context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:
+        team_id, user_id = context.team_id, context.user_id
+        if team_id and user_id:
+            community_id = self._communities.get(team_id)
+            if community_id is None:
+                name = (body.get("team") or {}).get("domain") or body.get("team_domain") or team_id
+                community = await asyncio.to_thread(self.runtime.community, PLATFORM, team_id, name)
+                community_id = self._communities[team_id] = community.id
+            context["actor"] = Actor(community_id, user_id)
+        await next()
+
+    async def as_admin(self, actor: Actor, client: AsyncWebClient) -> Actor:
+        """The actor, an admin when Slack says they administer the workspace or the settings name them."""
+        if actor.is_admin:
+            return actor
+        key = (actor.community_id, actor.user_id)
+        if key not in self._admin_cache:
+            admin = actor.user_id in self.admins
+            if not admin:
+                found = await client.users_info(user=actor.user_id)
+                user = found.get("user") or {}
+                admin = bool(user.get("is_admin") or user.get("is_owner"))
+            self._admin_cache[key] = admin
+        return replace(actor, is_admin=self._admin_cache[key])
+
+    # ---- buttons on boards and updates ------------------------------------------------------------------------
+    async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
+                        client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        actor: Actor = context["actor"]
+        try:
+            button = decode(action.get("action_id", ""))
+            order = await self.order_for(actor, button.order_id)
+            if Action(button.action) not in (Action.DOWNLOAD_INVOICE,):
+                actor = await self._party_or_admin(actor, order, client)
+                order.check(button.action, actor, self.runtime.clock.now())
+            await self._act(button.action, order, actor, body, client, respond)
+        except ValueError:
+            await self.tell(body, client, actor, "That button is not one of gigroom's.", respond)
+        except Refused as refusal:
+            await self.tell(body, client, actor, refusal.reason, respond)
+
+    async def _party_or_admin(self, actor: Actor, order: Order, client: AsyncWebClient) -> Actor:
+        if actor.user_id in (order.buyer_id, order.seller_id):
+            return actor
+        return await self.as_admin(actor, client)
+
+    async def _act(self, action: Action, order: Order, actor: Actor, body: dict[str, Any], client: AsyncWebClient,
+                   respond: Any) -> None:
+        if action in DIRECT:
+            await self.runtime.handle(DIRECT[action](actor=actor, order_id=order.id, key=_key(body)))
+        elif action is Action.DOWNLOAD_INVOICE:
+            await self._send_invoice(order, actor, client, body, respond)
+        else:
+            form = requirements_form(order.terms.questions) if action is Action.SUBMIT_REQUIREMENTS else FORMS.get(action)
+            if form is None:
+                raise Refused("gigroom has no form for that yet.")
+            await client.views_open(trigger_id=body["trigger_id"],
+                                    view=b.form_modal(form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title))
+
+    async def _send_invoice(self, order: Order, actor: Actor, client: AsyncWebClient, body: dict[str, Any],
+                            respond: Any) -> None:
+        if actor.user_id not in (order.buyer_id, order.seller_id):
+            actor = await self.as_admin(actor, client)
+            if not actor.is_admin:
+                raise Refused(f"Order {order.id} is not yours: only its buyer, its seller and admins can act on it.")
+        pdf = await asyncio.to_thread(self.runtime.invoice, order)
+        dm = await client.conversations_open(users=actor.user_id)
+        await client.files_upload_v2(channel=dm["channel"]["id"], content=pdf, filename=f"invoice-{order.id}.pdf",
+                                     title=f"Invoice for order {order.id}")
+        await self.tell(body, client, actor, f"The invoice for order {order.id} is in your direct messages.", respond)
+
+    async def on_order_listing(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                               context: AsyncBoltContext, client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        actor: Actor = context["actor"]
+        try:
+            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=action.get("value", ""), key=_key(body)))
+        except Refused as refusal:
+            await self.tell(body, client, actor, refusal.reason, respond)
+
+    # ---- modals --------------------------------------------------------------------------------------------
+    async def on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
+                      client: AsyncWebClient) -> None:
+        actor: Actor = context["actor"]
+        try:
+            button = decode(view.get("callback_id", ""))
+            order = await self.order_for(actor, button.order_id)
+        except (ValueError, Refused) as error:
+            await ack(response_action="errors", errors={})
+            await self.tell(body, client, actor, getattr(error, "reason", "That form is not one of gigroom's."))
+            return
+        form = requirements_form(order.terms.questions) if button.action is Action.SUBMIT_REQUIREMENTS \
+            else FORMS[button.action]
+        values = read_values(view)
+        shared = values.data.get("files") or []
+        if shared:  # copying files can take longer than Slack waits for the ack: say so, copy, then answer
+            await ack(response_action="update", view=b.modal(form.title, form.submit, [b.section(
+                "Copying your files into gigroom…")], callback_id="gig:busy"))
+            error = await self._submit(form, actor, order, values, shared, client, _key(body))
+            await client.views_update(view_id=view["id"], view=b.modal(form.title, "Close", [b.section(
+                error or "Done.")], callback_id="gig:done"))
+            return
+        error = await self._submit(form, actor, order, values, [], client, _key(body))
+        if error:
+            await ack(response_action="errors", errors={_error_block(form, error): error[1]})
+        else:
+            await ack()
+
+    async def _submit(self, form: Form, actor: Actor, order: Order, values: Values, shared: list[dict[str, Any]],
+                      client: AsyncWebClient, key: str) -> Any:
+        """Run the form's command; None, or (block_id, message) saying what was wrong."""
+        try:
+            actor = await self._party_or_admin(actor, order, client)
+            limit = order.policy.max_file_bytes
+            files = tuple([await self.files.copy(client, item, limit) for item in shared])
+            command = form.build(actor, order.id, values, Extra(order.terms.currency, files))
+            await self.runtime.handle(replace(command, key=key))
+        except FieldError as error:
+            return error.block_id, error.message
+        except FileTooLarge as error:
+            return "files", str(error)
+        except Refused as refusal:
+            return "", refusal.reason
+        return None
+
+    async def on_listing(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
+                         client: AsyncWebClient) -> None:
+        actor: Actor = context["actor"]
+        values = read_values(view)
+        listing_id = view.get("private_metadata") or ""
+        try:
+            community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
+            currency = community.policy.currency if community else "USD"
+            service = listing_service(values, currency)
+            if listing_id:
+                await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing_id, service=service,
+                                                          key=_key(body)))
+            else:
+                await self.runtime.handle(c.CreateListing(actor=actor, service=service, key=_key(body)))
+        except FieldError as error:
+            await ack(response_action="errors", errors={error.block_id: error.message})
+            return
+        except Refused as refusal:
+            await ack(response_action="errors", errors={_listing_block(refusal.reason): refusal.reason})
+            return
+        await ack()
+
+    # ---- helpers -------------------------------------------------------------------------------------------
+    async def order_for(self, actor: Actor, order_id: str) -> Order:
+        order = await asyncio.to_thread(self.runtime.queries.order, order_id.upper())
+        if order is None or order.community_id != actor.community_id:
+            raise Refused(f"There is no order {order_id} here.")
+        return order
+
+    async def tell(self, body: dict[str, Any], client: AsyncWebClient, actor: Actor, text: str,
+                   respond: Any = None) -> None:
+        """A private answer: in place of the click where Slack allows it, else a direct message."""
+        if respond is not None and body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        dm = await client.conversations_open(users=actor.user_id)
+        await client.chat_postMessage(channel=dm["channel"]["id"], text=text)
+
+
+def _key(body: dict[str, Any]) -> str:
+    """The request's own id: a retried request carries the same, so it has one effect."""
+    action = (body.get("actions") or [{}])[0]
+    marker = body.get("trigger_id") or action.get("action_ts") or (body.get("view") or {}).get("id", "")
+    return f"slack:{marker}:{(body.get('view') or {}).get('hash', '')}"
+
+
+def _error_block(form: Form, error: tuple[str, str]) -> str:
+    block_id, _ = error
+    if block_id:
+        return block_id
+    return next((f.key for f in form.fields if f.kind != "files"), form.fields[0].key)
+
+
+_LISTING_WORDS = {"price": "price", "title": "title", "delivery": "delivery_days", "deliveries": "deliveries",
+                  "description": "description", "extra": "extras", "question": "questions"}
+
+
+def _listing_block(reason: str) -> str:
+    lowered = reason.lower()
+    return next((block for word, block in _LISTING_WORDS.items() if word in lowered), "title")
+
+
+def read_values(view: dict[str, Any]) -> Values:
+    """A submitted modal's inputs, by block id: text, the chosen option values, or the files."""
+    found: dict[str, Any] = {}
+    for block_id, inputs in ((view.get("state") or {}).get("values") or {}).items():
+        for element in inputs.values():
+            kind = element.get("type")
+            if kind == "plain_text_input":
+                found[block_id] = element.get("value") or ""
+            elif kind in ("static_select", "radio_buttons"):
+                found[block_id] = ((element.get("selected_option") or {}).get("value")) or ""
+            elif kind == "checkboxes":
+                found[block_id] = [o.get("value") for o in element.get("selected_options") or []]
+            elif kind == "file_input":
+                found[block_id] = list(element.get("files") or [])
+    return Values(found)
+
+
+def _whole(values: Values, key: str, what: str) -> int:
+    try:
+        return int(values.text(key))
+    except ValueError:
+        raise FieldError(key, f"{what} is a whole number.") from None
+
+
+def listing_service(values: Values, currency: str) -> Service:
+    price = Values({"price": values.text("price")}).amount("price", currency)
+    extras = []
+    for line in values.lines("extras"):
+        try:
+            extras.append(parse_extra(line, currency))
+        except (ValueError, Refused) as error:
+            raise FieldError("extras", getattr(error, "reason", str(error))) from None
+    return Service(title=values.text("title"), description=values.text("description"), price=price, currency=currency,
+                   delivery_days=_whole(values, "delivery_days", "The delivery time"),
+                   deliveries=_whole(values, "deliveries", "The number of deliveries") if values.text("deliveries")
+                   else 1, licence=values.text("licence") or "Personal use", extras=tuple(extras),
+                   questions=values.lines("questions"))

@@ -1,0 +1,135 @@
+"""Order updates into Slack: each order's private channel, its board kept in place, direct messages.
+
+Before the seller accepts, an order has no channel: its updates go to the buyer and the seller
+directly. On acceptance the order gets a private channel named after it, with both parties invited
+and the board pinned as its first message; each update is posted there and the board is edited in
+place. Whoever owes the next action gets a direct message with their buttons. When the order ends
+its channel is archived; the record stays. The relay calls `deliver` at least once per event: a
+failure here (Slack down, rate limited past the client's retries) is retried later, nothing lost.
+"""
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.db.places import Place, Places
+from adapters.db.queries import Queries
+from adapters.slack import blocks as b
+from adapters.text import describe, money
+from core import events as ev
+from core.actor import Actor
+from core.lifecycle import ENDED, Role
+from core.order import Order
+from core.ports import Clock
+from core.views import BoardButton, board
+
+PLATFORM = "slack"
+NAME_MAX = 80
+ClientFor = Callable[[str], Awaitable[AsyncWebClient]]  # a workspace's team id -> a client with its bot token
+
+
+def channel_name(order: Order, attempt: int = 0) -> str:
+    """A readable, valid, unique name: lowercase letters, digits and hyphens, at most 80 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", order.terms.title.lower()).strip("-")
+    suffix = f"-{attempt + 1}" if attempt else ""
+    name = f"order-{order.id.lower()}-{slug}".strip("-")
+    return name[: NAME_MAX - len(suffix)].rstrip("-") + suffix
+
+
+class SlackSink:
+    platform = PLATFORM
+
+    def __init__(self, client_for: ClientFor, queries: Queries, places: Places, clock: Clock) -> None:
+        self.client_for, self.queries, self.places, self.clock = client_for, queries, places, clock
+
+    async def deliver(self, event: ev.Event) -> None:
+        platform, _, team_id = event.community_id.partition(":")
+        if platform != PLATFORM:
+            return
+        client = await self.client_for(team_id)
+        if isinstance(event, ev.OrderEvent):
+            await self._order_event(client, event)
+        elif isinstance(event, ev.ListingSaved):
+            verb = "created" if event.created else "saved"
+            state = "takes orders" if event.active else "is paused"
+            await self._dm(client, event.seller_id, f"Listing {event.listing_id} ({event.title}) {verb}: it {state}.")
+        elif isinstance(event, ev.WithdrawalRequested | ev.WithdrawalPaid):
+            await self._dm(client, event.seller_id, describe(event))
+
+    async def _order_event(self, client: AsyncWebClient, event: ev.OrderEvent) -> None:
+        order = await asyncio.to_thread(self.queries.order, event.order_id)
+        if order is None:
+            return
+        place = await asyncio.to_thread(self.places.get, order.id)
+        if place is None and isinstance(event, ev.OrderAccepted):
+            place = await self._open_channel(client, order)
+        text = describe(event)
+        if place is not None and not place.archived:
+            await client.chat_postMessage(channel=place.channel_id, text=text, blocks=b.update_blocks(text, order.id))
+            await self._show_board(client, order, place)
+        else:
+            for user_id in dict.fromkeys((order.buyer_id, order.seller_id)):
+                await self._dm(client, user_id, text)
+        for owed in event.owed:
+            where = f" in <#{place.channel_id}>" if place is not None and not place.archived else ""
+            note = f"Your turn on order {order.id} ({order.terms.title}){where}: {owed.what}."
+            await self._dm(client, owed.user_id, note, self._buttons(order, owed.user_id))
+        if order.state in ENDED and place is not None and not place.archived:
+            await self._archive(client, order.id, place)
+
+    def _buttons(self, order: Order, user_id: str) -> tuple[BoardButton, ...]:
+        return board(order, Actor(order.community_id, user_id), self.clock.now()).buttons
+
+    def board_blocks(self, order: Order) -> list[b.Block]:
+        now = self.clock.now()
+        seen_by = {Role.BUYER: Actor(order.community_id, order.buyer_id),
+                   Role.SELLER: Actor(order.community_id, order.seller_id)}
+        shared = board(order, seen_by[Role.BUYER], now)
+        by_role = {role: board(order, who, now).buttons for role, who in seen_by.items()}
+        return b.board_blocks(shared, by_role)
+
+    async def _show_board(self, client: AsyncWebClient, order: Order, place: Place) -> None:
+        text = f"Order {order.id}: {order.terms.title}, {order.state.label}, {money(order.terms.total, order.terms.currency)}"
+        blocks = self.board_blocks(order)
+        if place.board_ref:
+            await client.chat_update(channel=place.channel_id, ts=place.board_ref, text=text, blocks=blocks)
+            return
+        posted = await client.chat_postMessage(channel=place.channel_id, text=text, blocks=blocks)
+        await asyncio.to_thread(self.places.set_board, order.id, posted["ts"])
+
+    async def _open_channel(self, client: AsyncWebClient, order: Order) -> Place:
+        for attempt in range(5):
+            try:
+                made = await client.conversations_create(name=channel_name(order, attempt), is_private=True)
+                break
+            except SlackApiError as error:
+                if error.response.get("error") != "name_taken":
+                    raise
+        else:
+            made = await client.conversations_create(name=channel_name(order, 99), is_private=True)
+        channel_id = made["channel"]["id"]
+        place = await asyncio.to_thread(self.places.add, order.id, order.community_id, channel_id, self.clock.now())
+        try:
+            await client.conversations_invite(channel=place.channel_id, users=f"{order.buyer_id},{order.seller_id}")
+        except SlackApiError as error:
+            if error.response.get("error") != "already_in_channel":
+                raise
+        return place
+
+    async def _archive(self, client: AsyncWebClient, order_id: str, place: Place) -> None:
+        try:
+            await client.conversations_archive(channel=place.channel_id)
+        except SlackApiError as error:
+            if error.response.get("error") != "already_archived":
+                raise
+        await asyncio.to_thread(self.places.set_archived, order_id)
+
+    async def _dm(self, client: AsyncWebClient, user_id: str, text: str,
+                  buttons: tuple[BoardButton, ...] = ()) -> None:
+        dm = await client.conversations_open(users=user_id)
+        order_id = buttons[0].id.split(":")[2] if buttons else "dm"
+        await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
+                                      blocks=b.update_blocks(text, order_id, buttons))
