@@ -18,7 +18,7 @@ options, image URL reachability, and the exact wording of every Slack message (t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 MESSAGE_MAX_BLOCKS = 50
@@ -32,7 +32,7 @@ INPUT_ELEMENTS = frozenset(
         "number_input", "plain_text_input", "radio_buttons", "rich_text_input", "static_select", "external_select",
         "users_select", "conversations_select", "channels_select", "timepicker", "url_text_input",
     }
-)  # fmt: skip
+)
 INTERACTIVE_ELEMENTS = (INPUT_ELEMENTS - {"file_input", "rich_text_input"}) | {"button", "overflow", "workflow_button"}
 SECTION_ACCESSORIES = INTERACTIVE_ELEMENTS | {"image"}
 SELECTS_WITH_OPTIONS = frozenset({"static_select", "multi_static_select"})
@@ -103,13 +103,13 @@ class Checker:
             if block_id in block_ids:
                 self.fail(f"{pointer}/block_id", f"duplicate block_id: {block_id}")
             block_ids.add(str(block_id))
-        check = BLOCK_CHECKS.get(block.get("type"))
+        check = BLOCK_CHECKS.get(str(block.get("type")))
         if check is None:
             self.fail(pointer, "failed to match all allowed schemas")
             return
         check(self, block, pointer)
 
-    def view(self, view: Any, pointer: str, types: Iterable[str]) -> None:
+    def view(self, view: Any, pointer: str, types: Collection[str]) -> None:
         if not isinstance(view, dict):
             self.fail(pointer, "must be an object")
             return
@@ -130,7 +130,7 @@ class Checker:
 
     # -- elements -------------------------------------------------------------------------------------------
 
-    def element(self, element: Any, pointer: str, allowed: Iterable[str]) -> str | None:
+    def element(self, element: Any, pointer: str, allowed: Collection[str]) -> str | None:
         """One block element; gives back its action_id."""
         if not isinstance(element, dict):
             self.fail(pointer, "must be an object")
@@ -142,7 +142,7 @@ class Checker:
         action_id = element.get("action_id")
         self.max_len(action_id, 255, f"{pointer}/action_id")
         self.text(element.get("placeholder"), f"{pointer}/placeholder", 150, plain_only=True, required=False)
-        check = ELEMENT_CHECKS.get(kind)
+        check = ELEMENT_CHECKS.get(str(kind))
         if check is not None:
             check(self, element, pointer)
         return action_id if isinstance(action_id, str) else None
