@@ -29,13 +29,14 @@ def attach_slack(gig: Gigroom, settings: Settings) -> SlackSide:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = build_app(token, secret, settings.slack_api_url)
     admins = frozenset(a.strip() for a in settings.slack_admins.split(",") if a.strip())
-    listeners = SlackListeners(gig, SlackFiles(gig.files), admins)
+    places = Places(gig.database, "slack")
+    listeners = SlackListeners(gig, SlackFiles(gig.files), places, admins)
     listeners.register(bolt)
     client = slack_client(token, settings.slack_api_url)
 
     async def client_for(_team_id: str) -> AsyncWebClient:
         return client
 
-    sink = SlackSink(client_for, gig.queries, Places(gig.database, "slack"), gig.clock)
+    sink = SlackSink(client_for, gig.queries, places, gig.clock)
     gig.add_sink(sink)
     return SlackSide(bolt, listeners, sink)

@@ -10,7 +10,7 @@ from core import ledger
 from core.actor import Actor, Owed
 from core.durations import MAX_DURATION, format_duration
 from core.errors import Refused
-from core.lifecycle import ESCROWED, RULE, WORKING, Action, OrderState, Role
+from core.lifecycle import ENDED, ESCROWED, RULE, WORKING, Action, OrderState, Role
 from core.money import MAX_AMOUNT, fee, format_amount
 from core.order_parts import (
     Answer,
@@ -167,6 +167,13 @@ class Order:
     def clears_at(self) -> datetime | None:
         """When the next earnings of this order clear."""
         return min((t.at for t in self.clearing), default=None)
+
+    @property
+    def workspace_done(self) -> bool:
+        """The workspace can be archived: the order ended, and a completed one's review was answered or it cleared."""
+        if self.state not in ENDED:
+            return False
+        return self.state is not S.COMPLETED or bool(self.review and self.review.reply) or not self.clearing
 
     @property
     def late_cancel_at(self) -> datetime | None:

@@ -86,11 +86,16 @@ def board_blocks(board: Board, by_role: dict[Role, tuple[BoardButton, ...]], sho
         blocks.append(section(_delivery_text(delivery)))
     if board.notes:
         blocks.append(context(*board.notes))
-    for role, buttons in by_role.items():
+    shared = set.intersection(*({x.action for x in buttons} for buttons in by_role.values())) if by_role else set()
+    rows = [(f"*{role.value.capitalize()}:*", role.value, [x for x in buttons if x.action not in shared])
+            for role, buttons in by_role.items()]
+    everyone = next(iter(by_role.values()), ())
+    rows.append(("*Buyer and seller:*", "both", [x for x in everyone if x.action in shared]))
+    for label, key, buttons in rows:
         if buttons:
-            blocks.append(context(f"*{role.value.capitalize()}:*"))
-            blocks.append(actions([button(b.label, b.id, style=_style(b.action)) for b in buttons],
-                                  block_id=f"board:{board.order_id}:{role.value}"))
+            blocks.append(context(label))
+            blocks.append(actions([button(x.label, x.id, style=_style(x.action)) for x in buttons],
+                                  block_id=f"board:{board.order_id}:{key}"))
     return blocks[:MAX_BLOCKS]
 
 
@@ -135,8 +140,9 @@ def modal(title: str, submit: str, blocks: list[Block], callback_id: str, metada
             "private_metadata": metadata[:3000]}
 
 
-def input_block(field: Field, initial: str = "") -> Block:
+def input_block(field: Field, initial: str = "", options: tuple[tuple[str, str], ...] = ()) -> Block:
     element: dict[str, Any]
+    options = options or field.options
     if field.kind in ("text", "multiline"):
         element = {"type": "plain_text_input", "action_id": field.key, "multiline": field.kind == "multiline",
                    "max_length": field.max_length}
@@ -146,10 +152,10 @@ def input_block(field: Field, initial: str = "") -> Block:
             element["initial_value"] = initial
     elif field.kind == "choice":
         element = {"type": "static_select", "action_id": field.key,
-                   "options": [{"text": plain(label, 75), "value": value} for value, label in field.options]}
+                   "options": [{"text": plain(label, 75), "value": value} for value, label in options[:100]]}
     elif field.kind == "checkboxes":
         element = {"type": "checkboxes", "action_id": field.key,
-                   "options": [{"text": plain(label, 75), "value": value} for value, label in field.options]}
+                   "options": [{"text": plain(label, 75), "value": value} for value, label in options[:10]]}
     elif field.kind == "files":
         element = {"type": "file_input", "action_id": field.key, "max_files": 10}
     else:
@@ -161,11 +167,15 @@ def input_block(field: Field, initial: str = "") -> Block:
     return block
 
 
-def form_modal(form: Form, callback_id: str, order_id: str, order_title: str) -> dict[str, Any]:
+def form_modal(form: Form, callback_id: str, order_id: str, order_title: str,
+               choices: dict[str, tuple[tuple[str, str], ...]] | None = None) -> dict[str, Any]:
+    """A form's modal; `choices` fills the options known only when it opens (a choice without any is left out)."""
+    choices = choices or {}
     blocks: list[Block] = [context(f"Order {order_id} · {order_title}")]
     if form.intro:
         blocks.append(section(form.intro))
-    blocks += [input_block(field) for field in form.fields]
+    blocks += [input_block(field, options=choices.get(field.key, ())) for field in form.fields
+               if field.kind not in ("choice", "checkboxes") or field.options or choices.get(field.key)]
     return modal(form.title, form.submit, blocks, callback_id=callback_id)
 
 

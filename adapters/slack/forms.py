@@ -137,9 +137,12 @@ def _review(actor: Actor, order_id: str, v: Values, extra: Extra) -> c.Command:
     return c.LeaveReview(actor=actor, order_id=order_id, rating=int(rating[0]), text=v.text("text"))
 
 
+SHARED = "shared"  # the files already shared in the order's channel: options filled when the modal opens
+
 _WORK_FIELDS = (
     Field("description", "What you are delivering", "multiline", optional=True),
-    Field("files", "Files", "files", optional=True, hint="Stored by gigroom with a SHA-256 checksum."),
+    Field(SHARED, "Files shared in the order's channel", "checkboxes", optional=True),
+    Field("files", "Upload files", "files", optional=True, hint="Stored by gigroom with a SHA-256 checksum."),
     Field("links", "Links, one per line", "multiline", optional=True),
 )
 

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.db.places import Places
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
 from adapters.slack.files import SlackFiles
-from adapters.slack.forms import FORMS, Extra, FieldError, Form, Values, requirements_form
+from adapters.slack.forms import FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
 from adapters.slack.gig import GigCommands
 from adapters.terms_text import parse_extra
 from core import commands as c
@@ -53,8 +54,8 @@ class Runtime(Protocol):
 class SlackListeners:
     """Registers gigroom's listeners on a Bolt AsyncApp."""
 
-    def __init__(self, runtime: Runtime, files: SlackFiles, admins: frozenset[str] = frozenset()) -> None:
-        self.runtime, self.files, self.admins = runtime, files, admins
+    def __init__(self, runtime: Runtime, files: SlackFiles, places: Places, admins: frozenset[str] = frozenset()) -> None:
+        self.runtime, self.files, self.places, self.admins = runtime, files, places, admins
         self.gig = GigCommands(self)
         self._communities: dict[str, str] = {}  # team id -> community id, once ensured
         self._admin_cache: dict[tuple[str, str], bool] = {}
@@ -125,8 +126,18 @@ class SlackListeners:
             form = requirements_form(order.terms.questions) if action is Action.SUBMIT_REQUIREMENTS else FORMS.get(action)
             if form is None:
                 raise Refused("gigroom has no form for that yet.")
-            await client.views_open(trigger_id=body["trigger_id"],
-                                    view=b.form_modal(form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title))
+            choices = {}
+            if any(f.key == SHARED for f in form.fields):
+                choices[SHARED] = await self._shared_files(client, order, actor)
+            await client.views_open(trigger_id=body["trigger_id"], view=b.form_modal(
+                form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title, choices))
+
+    async def _shared_files(self, client: AsyncWebClient, order: Order, actor: Actor) -> tuple[tuple[str, str], ...]:
+        """The files the actor shared in the order's channel, newest first: what a delivery can pick from."""
+        place = await asyncio.to_thread(self.places.get, order.id)
+        if place is None:
+            return ()
+        return await self.files.shared_in(client, place.channel_id, actor.user_id)
 
     async def _send_invoice(self, order: Order, actor: Actor, client: AsyncWebClient, body: dict[str, Any],
                             respond: Any) -> None:
@@ -163,7 +174,7 @@ class SlackListeners:
         form = requirements_form(order.terms.questions) if button.action is Action.SUBMIT_REQUIREMENTS \
             else FORMS[button.action]
         values = read_values(view)
-        shared = values.data.get("files") or []
+        shared = [*({"id": file_id} for file_id in values.chosen(SHARED)), *(values.data.get("files") or [])]
         if shared:  # copying files can take longer than Slack waits for the ack: say so, copy, then answer
             await ack(response_action="update", view=b.modal(form.title, form.submit, [b.section(
                 "Copying your files into gigroom…")], callback_id="gig:busy"))

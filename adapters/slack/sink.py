@@ -21,7 +21,7 @@ from adapters.slack import blocks as b
 from adapters.text import describe, money
 from core import events as ev
 from core.actor import Actor
-from core.lifecycle import ENDED, Role
+from core.lifecycle import Role
 from core.order import Order
 from core.ports import Clock
 from core.views import BoardButton, board
@@ -77,7 +77,7 @@ class SlackSink:
             where = f" in <#{place.channel_id}>" if place is not None and not place.archived else ""
             note = f"Your turn on order {order.id} ({order.terms.title}){where}: {owed.what}."
             await self._dm(client, owed.user_id, note, self._buttons(order, owed.user_id))
-        if order.state in ENDED and place is not None and not place.archived:
+        if order.workspace_done and place is not None and not place.archived:
             await self._archive(client, order.id, place)
 
     def _buttons(self, order: Order, user_id: str) -> tuple[BoardButton, ...]:

@@ -13,8 +13,8 @@ Modelled (each method checks the token, ``Authorization: Bearer`` or a ``token``
 ``auth.test``, ``team.info``, ``users.info``; ``conversations.create|invite|archive|unarchive|info|members|
 open|join|setTopic|setPurpose``; ``chat.postMessage|update|postEphemeral|delete|getPermalink``; ``views.open|
 push|update|publish`` (single-use trigger ids that expire, hashes, external ids, the three-view stack);
-``files.info``, the ``files_upload_v2`` flow (``files.getUploadURLExternal``, the POST to the upload URL,
-``files.completeUploadExternal``) and authenticated, streamed downloads of ``url_private_download``;
+``files.info``, ``files.list`` (by channel and user), the ``files_upload_v2`` flow (``files.getUploadURLExternal``,
+the POST to the upload URL, ``files.completeUploadExternal``) and authenticated, streamed downloads of ``url_private_download``;
 ``apps.connections.open`` and the Socket Mode websocket (hello, envelopes, acks, disconnect);
 ``oauth.v2.access`` with single-use codes; response URLs (``respond()``: replace, delete, in_channel,
 ephemeral, at most 5 uses); rate limits on demand (HTTP 429 with ``Retry-After``). Block Kit limits are
@@ -574,6 +574,11 @@ class SlackStandIn:
         if found is None:
             raise KeyError(f"no message {ts} in {channel}")
         return copy.deepcopy(found)
+
+    def dm(self, user_id: str, team_id: str | None = None) -> str | None:
+        """The id of the bot's direct message with a person, once the app opened it."""
+        ws = self.workspace(team_id)
+        return self._dms.get((ws.team_id, frozenset([user_id, ws.bot_user_id])))
 
     def ephemerals(self, user_id: str | None = None, channel: str | None = None) -> list[JSON]:
         return [copy.deepcopy(e) for e in self._ephemerals if user_id in (None, e["user"]) and channel in (None, e["channel"])]
@@ -1250,6 +1255,19 @@ class SlackStandIn:
         if stored is None or stored.team_id != req.ws.team_id or not stored.uploaded:
             raise SlackError("file_not_found")
         return {"file": self._file_json(stored), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    @_api("files.list")
+    def _files_list(self, req: _Req) -> JSON:
+        ws = req.ws
+        channel, user = req.get("channel"), req.get("user")
+        if channel:
+            self._visible(ws, channel)
+        found = [f for f in self._files.values() if f.team_id == ws.team_id and f.uploaded
+                 and (not channel or str(channel) in f.shares) and (not user or f.user == user)]
+        found.sort(key=lambda f: f.created, reverse=True)
+        count = int(req.get("count") or 100)
+        return {"files": [self._file_json(f) for f in found[:count]],
+                "paging": {"count": count, "total": len(found), "page": 1, "pages": 1}}
 
     @_api("files.getUploadURLExternal")
     def _files_get_upload_url(self, req: _Req) -> JSON:
