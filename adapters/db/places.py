@@ -32,6 +32,12 @@ class Places:
             row = session.get(ChatPlaceRow, (self.platform, order_id))
             return None if row is None else _place(row)
 
+    def of_orders(self, order_ids: list[str]) -> dict[str, Place]:
+        with Session(self.database.reader) as session:
+            rows = session.scalars(select(ChatPlaceRow).where(ChatPlaceRow.platform == self.platform,
+                                                              ChatPlaceRow.order_id.in_(order_ids)))
+            return {row.order_id: _place(row) for row in rows}
+
     def by_channel(self, channel_id: str) -> Place | None:
         with Session(self.database.reader) as session:
             row = session.scalars(select(ChatPlaceRow).where(ChatPlaceRow.platform == self.platform,

@@ -10,13 +10,17 @@ from adapters.slack.forms import TITLE_MAX, Field, Form
 from adapters.text import delivery_lines, money
 from core.lifecycle import Action, Role
 from core.order_parts import Delivery
-from core.terms import Listing
+from core.terms import Listing, Offer
 from core.views import Board, BoardButton
 
 Block = dict[str, Any]
 LISTING_CALLBACK = "gig:listing"
+OFFER_CALLBACK = "gig:offer"
 ORDER_LISTING = "gig:order"  # a browse button: order this listing (its value is the listing id)
+OFFER_BUTTON = "gig:offer"  # gig:offer:<a|d|w>:<offer id>, accept, decline or withdraw a custom offer
+OFFER_ANSWERS = {"a": "Accept offer", "d": "Decline", "w": "Withdraw offer"}
 MAX_BLOCKS = 50
+HOME_MAX_BLOCKS = 100
 
 
 def cut(text: str, limit: int) -> str:
@@ -126,8 +130,10 @@ def listing_blocks(listings: list[Listing], viewer: str) -> list[Block]:
         text = (f"*{s.title}* · {money(s.price, s.currency)} · {s.delivery_days} days · {s.deliveries} "
                 f"{'delivery' if s.deliveries == 1 else 'deliveries'} · by {mention(listing.seller_id)}\n"
                 f"{cut(s.description, 500)}{extras}\n`{listing.id}`")
+        if not listing.active:
+            text += " · paused"
         block = section(text)
-        if listing.seller_id != viewer:
+        if listing.seller_id != viewer and listing.active:
             block["accessory"] = button("Order", f"{ORDER_LISTING}:{listing.id}", listing.id, "primary")
         blocks.append(block)
     return blocks
@@ -156,6 +162,8 @@ def input_block(field: Field, initial: str = "", options: tuple[tuple[str, str],
     elif field.kind == "checkboxes":
         element = {"type": "checkboxes", "action_id": field.key,
                    "options": [{"text": plain(label, 75), "value": value} for value, label in options[:10]]}
+    elif field.kind == "user":
+        element = {"type": "users_select", "action_id": field.key}
     elif field.kind == "files":
         element = {"type": "file_input", "action_id": field.key, "max_files": 10}
     else:
@@ -190,6 +198,38 @@ LISTING_FIELDS = (
           placeholder="fast:24h delivery:15:days=-2"),
     Field("questions", "Requirement questions for the buyer, one per line", "multiline", optional=True),
 )
+
+
+def offer_blocks(offers: list[Offer], viewer: str) -> list[Block]:
+    """Open custom offers: the buyer may accept or decline each, the seller withdraw it."""
+    blocks: list[Block] = []
+    for offer in offers[:15]:
+        s = offer.service
+        text = (f"*{s.title}* · {money(offer_total(offer), s.currency)} · {s.delivery_days} days · from "
+                f"{mention(offer.seller_id)} to {mention(offer.buyer_id)}, open until {offer.expires_at:%Y-%m-%d %H:%M} UTC"
+                f"\n{cut(s.description, 500)}\n`{offer.id}`")
+        blocks.append(section(text))
+        blocks.append(offer_buttons(offer.id, "w" if offer.seller_id == viewer else "ad"))
+    return blocks
+
+
+def offer_total(offer: Offer) -> int:
+    return offer.service.price + sum(e.price for e in offer.service.extras if e.code in offer.extras)
+
+
+def offer_buttons(offer_id: str, which: str) -> Block:
+    styles = {"a": "primary", "d": "danger"}
+    return actions([button(OFFER_ANSWERS[k], f"{OFFER_BUTTON}:{k}:{offer_id}", offer_id, styles.get(k)) for k in which],
+                   block_id=f"offer:{offer_id}")
+
+
+OFFER_FIELDS = (Field("buyer", "Buyer", "user"),)
+
+
+def offer_modal(currency: str) -> dict[str, Any]:
+    fields = OFFER_FIELDS + tuple(f for f in LISTING_FIELDS if f.key != "extras")
+    blocks = [context(f"A custom offer to one buyer. Prices are in {currency}.")] + [input_block(f) for f in fields]
+    return modal("Custom offer", "Send offer", blocks, OFFER_CALLBACK)
 
 
 def listing_modal(listing: Listing | None, currency: str) -> dict[str, Any]:

@@ -29,6 +29,10 @@ class FieldError(Exception):
         self.block_id, self.message = block_id, message
 
 
+class Usage(Exception):
+    """A slash command that could not be read: the help follows the reason."""
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     key: str  # the block_id and action_id of its input

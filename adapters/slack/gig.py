@@ -11,6 +11,9 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks as b
+from adapters.slack.admin import HELP as ADMIN_HELP
+from adapters.slack.admin import AdminCommands
+from adapters.slack.forms import Usage
 from adapters.text import money
 from core import commands as c
 from core.actor import Actor
@@ -21,24 +24,21 @@ from core.money import parse_amount
 if TYPE_CHECKING:
     from adapters.slack.listeners import SlackListeners
 
-HELP = """*gigroom* runs this workspace's orders. Everything answers privately.
-• `/gig browse`: the listings you can order
-• `/gig order LISTING [EXTRA ...]`: order a listing (its extras by code)
-• `/gig create`: a new listing · `/gig edit LISTING`: change one · `/gig pause LISTING` · `/gig resume LISTING`
+HELP = """*gigroom* runs this workspace's orders. Everything answers privately; your orders are in gigroom's Home tab too.
+• `/gig browse`: the listings you can order · `/gig order LISTING [EXTRA ...]`: order one (extras by code)
+• `/gig create`: a new listing · `/gig edit LISTING` · `/gig pause LISTING` · `/gig resume LISTING` · `/gig listings`
+• `/gig offer`: a custom offer to one buyer · `/gig offers`: the custom offers made to you or by you
 • `/gig orders`: your orders, as buyer and as seller
-• `/gig balance`: your earnings, clearing and available · `/gig withdraw AMOUNT`: ask for a payout
-• admins: `/gig admin policy [SETTING VALUE]` · `/gig admin orders` · `/gig admin problems`
-  · `/gig admin withdrawals` · `/gig admin pay WITHDRAWAL [REFERENCE]`"""
-
-
-class Usage(Exception):
-    """A subcommand that could not be read: the help follows the reason."""
+• `/gig balance`: your earnings, clearing and available · `/gig withdraw AMOUNT [CURRENCY]`: ask for a payout
+• `/gig admin help`: the admins' commands (policy, orders, problem reports, resolutions, refunds, payouts, export)"""
 
 
 class GigCommands:
     def __init__(self, listeners: "SlackListeners") -> None:
         self.listeners = listeners
         self.runtime = listeners.runtime
+        self.admin = AdminCommands(self)
+        self.key = key
 
     async def on_command(self, ack: Any, body: dict[str, Any], command: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient, respond: Any) -> None:
@@ -49,7 +49,7 @@ class GigCommands:
         except ValueError:
             words = ["?"]
         name, args = (words[0].lower(), words[1:]) if words else ("help", [])
-        handler = getattr(self, f"_{name}", None) if name.isalpha() else None
+        handler = getattr(self, f"cmd_{name}", None) if name.isalpha() else None
         try:
             if handler is None:
                 raise Usage("" if name == "help" else f"There is no `/gig {name}`.")
@@ -63,40 +63,40 @@ class GigCommands:
         await respond(text=text, blocks=blocks, response_type="ephemeral")
 
     # ---- everyone ------------------------------------------------------------------------------------------
-    async def _browse(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_browse(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         found = await asyncio.to_thread(self.runtime.queries.listings, actor.community_id)
         await self._ask("Listings in this workspace", respond, b.listing_blocks(found, actor.user_id))
 
-    async def _order(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_order(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                      respond: Any) -> None:
         if not args:
             raise Usage("Which listing? `/gig order LISTING`, with its id from `/gig browse`.")
         outcome = await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=args[0].upper(),
-                                                         extras=tuple(args[1:]), key=_key(body)))
+                                                         extras=tuple(args[1:]), key=key(body)))
         await self._ask(f"Order {outcome.ref} placed: its board is in your direct messages.", respond)
 
-    async def _create(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_create(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=b.listing_modal(None, community.policy.currency if community else "USD"))
 
-    async def _edit(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_edit(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                     respond: Any) -> None:
         listing = await self._my_listing(actor, args)
         await client.views_open(trigger_id=body["trigger_id"], view=b.listing_modal(listing, listing.service.currency))
 
-    async def _pause(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_pause(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                      respond: Any) -> None:
         listing = await self._my_listing(actor, args)
-        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=False, key=_key(body)))
+        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=False, key=key(body)))
         await self._ask(f"Listing {listing.id} is paused: it takes no new orders.", respond)
 
-    async def _resume(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_resume(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         listing = await self._my_listing(actor, args)
-        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=True, key=_key(body)))
+        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=True, key=key(body)))
         await self._ask(f"Listing {listing.id} takes orders again.", respond)
 
     async def _my_listing(self, actor: Actor, args: list[str]) -> Any:
@@ -105,9 +105,33 @@ class GigCommands:
         listing = await asyncio.to_thread(self.runtime.queries.listing, args[0].upper())
         if listing is None or listing.community_id != actor.community_id:
             raise Refused(f"There is no listing {args[0]} here.")
+        if listing.seller_id != actor.user_id:
+            raise Refused(f"Listing {listing.id} is not yours: only its seller can change it.")
         return listing
 
-    async def _orders(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_listings(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+                           respond: Any) -> None:
+        found = await asyncio.to_thread(self.runtime.queries.listings, actor.community_id, actor.user_id, False)
+        if not found:
+            await self._ask("You have no listings: `/gig create` makes one.", respond)
+            return
+        await self._ask("Your listings", respond, b.listing_blocks(found, actor.user_id))
+
+    async def cmd_offer(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+                        respond: Any) -> None:
+        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=b.offer_modal(community.policy.currency if community else "USD"))
+
+    async def cmd_offers(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+                         respond: Any) -> None:
+        found = await asyncio.to_thread(self.runtime.queries.offers, actor.community_id, actor.user_id)
+        if not found:
+            await self._ask("No open custom offers to you or from you.", respond)
+            return
+        await self._ask("Custom offers", respond, b.offer_blocks(found, actor.user_id))
+
+    async def cmd_orders(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id, actor.user_id)
         if not found:
@@ -118,7 +142,7 @@ class GigCommands:
                  for o in found[:40]]
         await self._ask("Your orders", respond, [b.section("*Your orders*\n" + "\n".join(lines))])
 
-    async def _balance(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_balance(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                        respond: Any) -> None:
         found = await asyncio.to_thread(self.runtime.queries.balances, actor.community_id, actor.user_id)
         if not found:
@@ -129,72 +153,29 @@ class GigCommands:
                  for x in found]
         await self._ask("Your balance", respond, [b.section("\n".join(lines))])
 
-    async def _withdraw(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_withdraw(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                         respond: Any) -> None:
         if not args:
             raise Usage("How much? `/gig withdraw AMOUNT [CURRENCY]`")
         community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
         currency = (args[1] if len(args) > 1 else community.policy.currency if community else "USD").upper()
-        try:
-            amount = parse_amount(args[0], currency)
-        except ValueError as error:
-            raise Usage(str(error)) from None  # parse_amount refuses with Refused, answered below
+        amount = parse_amount(args[0], currency)
         outcome = await self.runtime.handle(c.RequestWithdrawal(actor=actor, amount=amount, currency=currency,
-                                                                key=_key(body)))
+                                                                key=key(body)))
         await self._ask(f"Withdrawal {outcome.ref} of {money(amount, currency)} requested: an admin pays it out.",
                         respond)
 
-    # ---- admins --------------------------------------------------------------------------------------------
-    async def _admin(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
+    async def cmd_admin(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                      respond: Any) -> None:
         actor = await self.listeners.as_admin(actor, client)
         if not actor.is_admin:
             raise Refused("Only this workspace's admins and owners (or the admins gigroom is told of) can do that.")
-        name, rest = (args[0].lower(), args[1:]) if args else ("", [])
-        handler = getattr(self, f"_admin_{name}", None) if name.isalpha() else None
-        if handler is None:
-            raise Usage(f"There is no `/gig admin {name}`." if name else "")
-        await handler(actor, rest, body, client, respond)
-
-    async def _admin_policy(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
-                            respond: Any) -> None:
-        if len(args) >= 2:
-            await self.runtime.handle(c.SetPolicy(actor=actor, setting=args[0], value=" ".join(args[1:]),
-                                                  key=_key(body)))
-        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-        assert community is not None
-        lines = [f"`{k}`: {v}" for k, v in community.policy.describe().items()]
-        await self._ask("Policy", respond, [b.section("*This workspace's policy*\n" + "\n".join(lines))])
-
-    async def _admin_orders(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
-                            respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id)
-        lines = [f"`{o.id}` {o.terms.title} · {o.state.label} · <@{o.buyer_id}> buys from <@{o.seller_id}>"
-                 for o in found[:40]]
-        await self._ask("Orders", respond, [b.section("*Orders*\n" + ("\n".join(lines) or "None yet."))])
-
-    async def _admin_problems(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
-                              respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id, None, None, True)
-        lines = [f"`{o.id}` {o.terms.title}: {o.problem.reason if o.problem else ''}" for o in found[:40]]
-        await self._ask("Problem reports", respond,
-                        [b.section("*Problem reports*\n" + ("\n".join(lines) or "None open."))])
-
-    async def _admin_withdrawals(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
-                                 respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.withdrawals, actor.community_id, "requested")
-        lines = [f"`{w.id}` <@{w.seller_id}> {money(w.amount, w.currency)}" for w in found[:40]]
-        await self._ask("Withdrawals", respond,
-                        [b.section("*Withdrawals to pay*\n" + ("\n".join(lines) or "None waiting."))])
-
-    async def _admin_pay(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
-                         respond: Any) -> None:
-        if not args:
-            raise Usage("Which withdrawal? `/gig admin pay WITHDRAWAL [REFERENCE]`")
-        await self.runtime.handle(c.PayWithdrawal(actor=actor, withdrawal_id=args[0].upper(),
-                                                  reference=" ".join(args[1:]), key=_key(body)))
-        await self._ask(f"Withdrawal {args[0].upper()} marked paid.", respond)
+        try:
+            await self.admin.run(actor, args, body, client, respond)
+        except Usage as usage:
+            await respond(text=f"{usage}\n{ADMIN_HELP}".strip(), response_type="ephemeral")
 
 
-def _key(body: dict[str, Any]) -> str:
+def key(body: dict[str, Any]) -> str:
+    """A slash command's own id: Slack sends a retried command with the same trigger id."""
     return f"slack:{body.get('trigger_id', '')}"

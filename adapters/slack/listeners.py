@@ -20,6 +20,7 @@ from adapters.slack import blocks as b
 from adapters.slack.files import SlackFiles
 from adapters.slack.forms import FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
 from adapters.slack.gig import GigCommands
+from adapters.slack.home import home_view
 from adapters.terms_text import parse_extra
 from core import commands as c
 from core.actor import Actor
@@ -67,6 +68,10 @@ class SlackListeners:
         app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(self.on_order_listing)
         app.view(BUTTON)(self.on_form)
         app.view(b.LISTING_CALLBACK)(self.on_listing)
+        app.view(b.OFFER_CALLBACK)(self.on_offer)
+        app.event("app_home_opened")(self.on_home)
+        app.event("message")(self.on_message)
+        app.action(re.compile(rf"^{b.OFFER_BUTTON}:"))(self.on_offer_button)
 
     # ---- who is acting --------------------------------------------------------------------------------------
     async def _resolve_actor(self, context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:
@@ -227,6 +232,75 @@ class SlackListeners:
             return
         await ack()
 
+    async def on_offer(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+        actor: Actor = context["actor"]
+        values = read_values(view)
+        try:
+            buyer = values.text("buyer")
+            if not buyer:
+                raise FieldError("buyer", "Choose the buyer this offer is for.")
+            community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
+            service = listing_service(values, community.policy.currency if community else "USD")
+            await self.runtime.handle(c.MakeOffer(actor=actor, buyer_id=buyer, service=service, key=_key(body)))
+        except FieldError as error:
+            await ack(response_action="errors", errors={error.block_id: error.message})
+            return
+        except Refused as refusal:
+            block = "buyer" if "buyer" in refusal.reason.lower() else _listing_block(refusal.reason)
+            await ack(response_action="errors", errors={block: refusal.reason})
+            return
+        await ack()
+
+    async def on_offer_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                              context: AsyncBoltContext, client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        actor: Actor = context["actor"]
+        _, _, which, offer_id = (action.get("action_id", "") + ":::").split(":")[:4]
+        try:
+            if which == "w":
+                await self.runtime.handle(c.WithdrawOffer(actor=actor, offer_id=offer_id, key=_key(body)))
+            elif which in ("a", "d"):
+                outcome = await self.runtime.handle(c.AnswerOffer(actor=actor, offer_id=offer_id, accept=which == "a",
+                                                                  key=_key(body)))
+                if which == "a":
+                    await self.tell(body, client, actor, f"Order {outcome.ref} placed from offer {offer_id}.", respond)
+            else:
+                raise Refused("That button is not one of gigroom's.")
+        except Refused as refusal:
+            await self.tell(body, client, actor, refusal.reason, respond)
+
+    # ---- events ------------------------------------------------------------------------------------------
+    async def on_home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        actor: Actor = context["actor"]
+        view = await asyncio.to_thread(self._home, actor)
+        await client.views_publish(user_id=actor.user_id, view=view)
+
+    def _home(self, actor: Actor) -> dict[str, Any]:
+        queries = self.runtime.queries
+        orders = queries.orders(actor.community_id, actor.user_id, limit=100)
+        places = self.places.of_orders([o.id for o in orders])
+        return home_view(actor.user_id, orders, queries.balances(actor.community_id, actor.user_id),
+                         queries.listings(actor.community_id, actor.user_id, False), places, self.runtime.clock.now())
+
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """A person's message in an order's channel goes into the order's record: its chat transcript."""
+        if event.get("subtype") not in (None, "file_share") or event.get("bot_id") or event.get("thread_ts"):
+            return
+        place = await asyncio.to_thread(self.places.by_channel, event.get("channel", ""))
+        text = (event.get("text") or "").strip() or " ".join(f"[file {f.get('name', '')}]" for f in event.get("files", []))
+        if place is None or place.archived or not text:
+            return
+        actor: Actor = context["actor"]
+        if actor.community_id != place.community_id:
+            return
+        try:
+            await self.runtime.handle(c.PostMessage(actor=actor, order_id=place.order_id, text=text[:3000],
+                                                    key=f"slack:event:{body.get('event_id', event.get('ts'))}"))
+        except Refused as refusal:  # someone the order does not concern, or a message too long: not in the record
+            log.info("message in %s not recorded: %s", place.channel_id, refusal.reason)
+
     # ---- helpers -------------------------------------------------------------------------------------------
     async def order_for(self, actor: Actor, order_id: str) -> Order:
         order = await asyncio.to_thread(self.runtime.queries.order, order_id.upper())
@@ -279,6 +353,8 @@ def read_values(view: dict[str, Any]) -> Values:
                 found[block_id] = ((element.get("selected_option") or {}).get("value")) or ""
             elif kind == "checkboxes":
                 found[block_id] = [o.get("value") for o in element.get("selected_options") or []]
+            elif kind == "users_select":
+                found[block_id] = element.get("selected_user") or ""
             elif kind == "file_input":
                 found[block_id] = list(element.get("files") or [])
     return Values(found)

@@ -58,15 +58,24 @@ class SlackSink:
             await self._dm(client, event.seller_id, f"Listing {event.listing_id} ({event.title}) {verb}: it {state}.")
         elif isinstance(event, ev.WithdrawalRequested | ev.WithdrawalPaid):
             await self._dm(client, event.seller_id, describe(event))
+        elif isinstance(event, ev.OfferMade):
+            text = mentions(describe(event), event.seller_id, event.buyer_id)
+            await self._dm(client, event.buyer_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "ad")])
+            await self._dm(client, event.seller_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "w")])
+        elif isinstance(event, ev.OfferClosed):
+            for user_id in (event.buyer_id, event.seller_id):
+                await self._dm(client, user_id, describe(event))
 
     async def _order_event(self, client: AsyncWebClient, event: ev.OrderEvent) -> None:
         order = await asyncio.to_thread(self.queries.order, event.order_id)
         if order is None:
             return
         place = await asyncio.to_thread(self.places.get, order.id)
+        if isinstance(event, ev.MessagePosted) and place is not None:
+            return  # written in the order's channel: it is there already, and now in the record too
         if place is None and isinstance(event, ev.OrderAccepted):
             place = await self._open_channel(client, order)
-        text = describe(event)
+        text = mentions(describe(event), order.buyer_id, order.seller_id)
         if place is not None and not place.archived:
             await client.chat_postMessage(channel=place.channel_id, text=text, blocks=b.update_blocks(text, order.id))
             await self._show_board(client, order, place)
@@ -76,6 +85,8 @@ class SlackSink:
         for owed in event.owed:
             where = f" in <#{place.channel_id}>" if place is not None and not place.archived else ""
             note = f"Your turn on order {order.id} ({order.terms.title}){where}: {owed.what}."
+            if owed.user_id == order.seller_id and isinstance(event, ev.OrderPlaced | ev.RequirementsSubmitted):
+                note += f" Your net earnings after the community's fee: {money(order.terms.net, order.terms.currency)}."
             await self._dm(client, owed.user_id, note, self._buttons(order, owed.user_id))
         if order.workspace_done and place is not None and not place.archived:
             await self._archive(client, order.id, place)
@@ -127,9 +138,16 @@ class SlackSink:
                 raise
         await asyncio.to_thread(self.places.set_archived, order_id)
 
-    async def _dm(self, client: AsyncWebClient, user_id: str, text: str,
-                  buttons: tuple[BoardButton, ...] = ()) -> None:
+    async def _dm(self, client: AsyncWebClient, user_id: str, text: str, buttons: tuple[BoardButton, ...] = (),
+                  blocks: list[b.Block] | None = None) -> None:
         dm = await client.conversations_open(users=user_id)
         order_id = buttons[0].id.split(":")[2] if buttons else "dm"
         await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
-                                      blocks=b.update_blocks(text, order_id, buttons))
+                                      blocks=blocks or b.update_blocks(text, order_id, buttons))
+
+
+def mentions(text: str, *user_ids: str) -> str:
+    """Slack shows `<@U123>` as the person's name: each of these user ids, where it stands alone, becomes one."""
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        text = re.sub(rf"(?<![<@\w]){re.escape(user_id)}(?![\w>])", f"<@{user_id}>", text)
+    return text

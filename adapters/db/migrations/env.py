@@ -7,9 +7,10 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import adapters.db.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from adapters.slack.installs import slack_metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = [SQLModel.metadata, slack_metadata()]  # gigroom's tables, and slack_sdk's OAuth stores' (0003)
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
