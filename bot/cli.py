@@ -62,12 +62,22 @@ def run() -> None:
     if "discord" in settings.platforms:
         _fail("DISCORD_TOKEN is set, but this version of gigroom has no Discord adapter yet. Unset it.", 2)
     if "slack" in settings.platforms:
-        if settings.slack_bot_token is None:
-            _fail("Slack's OAuth install (SLACK_CLIENT_ID) is not supported yet: set SLACK_BOT_TOKEN.", 2)
-        if settings.slack_signing_secret is None and settings.slack_app_token is None:
-            _fail("Set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode).", 2)
+        problem = _slack_problem(settings)
+        if problem:
+            _fail(problem, 2)
         raise typer.Exit(asyncio.run(_serve(settings)))
     raise typer.Exit(asyncio.run(_shell(settings, None, sandbox=False, strict=False)))
+
+
+def _slack_problem(settings: Settings) -> str:
+    """What is missing from the Slack settings, or ''."""
+    if settings.slack_bot_token is None and not settings.slack_client_secret:
+        return "SLACK_CLIENT_ID is set: set SLACK_CLIENT_SECRET too (OAuth installs), or SLACK_BOT_TOKEN (one workspace)."
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        return "Set SLACK_SIGNING_SECRET (HTTP mode, requests at /slack/events) or SLACK_APP_TOKEN (Socket Mode)."
+    if settings.slack_app_token is not None and not settings.slack_app_token.get_secret_value().startswith("xapp-"):
+        return "SLACK_APP_TOKEN is an app-level token, starting with xapp-."
+    return ""
 
 
 async def _serve(settings: Settings) -> int:
@@ -78,25 +88,23 @@ async def _serve(settings: Settings) -> int:
     gig = Gigroom(settings)
     gig.migrate()
     side = attach_slack(gig, settings)
-    await gig.start()
     web = WebServer(settings.web_host, settings.web_port)
-    socket_mode = None
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    public = settings.public_url.rstrip("/")
     try:
-        if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-            socket_mode = AsyncSocketModeHandler(side.bolt, settings.slack_app_token.get_secret_value())
-            await socket_mode.connect_async()
+        await gig.start()
+        await side.connect(web, app_token)
+        port = await web.start()
+        if app_token:
             typer.echo("gigroom is connected to Slack in Socket Mode.")
         else:
-            web.add_slack(side.bolt)
-            port = await web.start()
-            typer.echo(f"gigroom listens for Slack at {settings.public_url.rstrip('/')}{SLACK_EVENTS} (port {port}).")
+            typer.echo(f"gigroom listens for Slack at {public}{SLACK_EVENTS} (port {port}).")
+        if side.oauth:
+            typer.echo(f"A workspace admin installs gigroom at {public}/slack/install.")
         await asyncio.Event().wait()  # until interrupted
         return 0
     finally:
-        if socket_mode is not None:
-            await socket_mode.close_async()
+        await side.close()
         await web.stop()
         await gig.stop()
 

@@ -20,6 +20,7 @@ from adapters.slack import blocks as b
 from adapters.slack.files import SlackFiles
 from adapters.slack.forms import FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
 from adapters.slack.gig import GigCommands
+from adapters.slack.guard import guarded
 from adapters.slack.home import home_view
 from adapters.terms_text import parse_extra
 from core import commands as c
@@ -63,15 +64,15 @@ class SlackListeners:
 
     def register(self, app: AsyncApp) -> None:
         app.use(self._resolve_actor)
-        app.command("/gig")(self.gig.on_command)
-        app.action(BUTTON)(self.on_button)
-        app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(self.on_order_listing)
-        app.view(BUTTON)(self.on_form)
-        app.view(b.LISTING_CALLBACK)(self.on_listing)
-        app.view(b.OFFER_CALLBACK)(self.on_offer)
-        app.event("app_home_opened")(self.on_home)
-        app.event("message")(self.on_message)
-        app.action(re.compile(rf"^{b.OFFER_BUTTON}:"))(self.on_offer_button)
+        app.command("/gig")(guarded(self.gig.on_command))
+        app.action(BUTTON)(guarded(self.on_button))
+        app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(guarded(self.on_order_listing))
+        app.action(re.compile(rf"^{b.OFFER_BUTTON}:"))(guarded(self.on_offer_button))
+        app.view(BUTTON)(guarded(self.on_form))
+        app.view(b.LISTING_CALLBACK)(guarded(self.on_listing))
+        app.view(b.OFFER_CALLBACK)(guarded(self.on_offer))
+        app.event("app_home_opened")(guarded(self.on_home))
+        app.event("message")(guarded(self.on_message))
 
     # ---- who is acting --------------------------------------------------------------------------------------
     async def _resolve_actor(self, context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:
@@ -184,8 +185,9 @@ class SlackListeners:
             await ack(response_action="update", view=b.modal(form.title, form.submit, [b.section(
                 "Copying your files into gigroom…")], callback_id="gig:busy"))
             error = await self._submit(form, actor, order, values, shared, client, _key(body))
-            await client.views_update(view_id=view["id"], view=b.modal(form.title, "Close", [b.section(
-                error or "Done.")], callback_id="gig:done"))
+            done = error[1] if error else "Done: the order's channel has the update."
+            await client.views_update(view_id=view["id"], view=b.modal(form.title, "Close", [b.section(done)],
+                                                                       callback_id="gig:done"))
             return
         error = await self._submit(form, actor, order, values, [], client, _key(body))
         if error:

@@ -14,12 +14,15 @@ class WebServer:
         self.app.router.add_get("/healthz", self._health)
         self._runner: web.AppRunner | None = None
 
-    def add_slack(self, bolt: AsyncApp) -> None:
-        """Slack's events, commands and interactivity at /slack/events (signed requests only), and OAuth."""
+    def add_slack(self, bolt: AsyncApp, events: bool = True) -> None:
+        """Slack's events, commands and interactivity at /slack/events (signed requests only), and OAuth's pages."""
         async def dispatch(request: web.Request) -> web.Response:
+            if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+                return web.json_response({"error": "invalid request"}, status=401)  # Bolt would fail with a 500
             return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
-        self.app.router.add_post(SLACK_EVENTS, dispatch)
+        if events:
+            self.app.router.add_post(SLACK_EVENTS, dispatch)
         flow = bolt.oauth_flow
         if flow is not None:
             async def install(request: web.Request) -> web.Response:

@@ -35,7 +35,8 @@ async def place_order(world: World, listing_id: str) -> str:
     return order.id
 
 
-async def test_a_whole_order_from_listing_to_withdrawal(world: World) -> None:
+async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
+    world = both
     listing_id = await make_listing(world)
     assert world.heard(SELLER, f"Listing {listing_id}")
 

@@ -12,9 +12,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from adapters.slack import manifest
 from adapters.web.server import SLACK_EVENTS, WebServer
 from bot.app import Gigroom
 from bot.settings import Settings
@@ -24,6 +26,9 @@ from tests.slack.payloads import SlackPayload
 from tests.slack.standin import SlackStandIn
 
 JSON = dict[str, Any]
+# tasks that live as long as a connection: Socket Mode's own, and a server's for each connection (a websocket's)
+LONG_LIVED = {"SocketModeClient.monitor_current_session", "SocketModeClient.receive_messages",
+              "SocketModeClient.process_messages", "RequestHandler.start", "RequestHandler._handle_request"}
 SECRET = "standin-signing-secret"
 TEAM = "T1"
 SELLER, BUYER, ADMIN, STRANGER = "USAM", "UBEA", "UADA", "UEVE"
@@ -61,7 +66,9 @@ class World:
     """One running gigroom on Slack, and the means to act as the people of its workspaces."""
 
     def __init__(self, slack: SlackStandIn, settings: Settings) -> None:
+        """Over HTTP, or over Socket Mode's websocket when the settings hold an app-level token."""
         self.slack, self.settings = slack, settings
+        self.app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         self.gig: Gigroom
         self.side: SlackSide
         self.web: WebServer
@@ -74,7 +81,11 @@ class World:
         self.gig.migrate()
         self.side = attach_slack(self.gig, self.settings)
         self.web = WebServer("127.0.0.1", 0)
-        self.web.add_slack(self.side.bolt)
+        if self.app_token:
+            self.slack.add_app_token(self.app_token)
+        await self.side.connect(self.web, self.app_token)
+        if self.app_token:
+            await self.slack.wait_socket()
         port = await self.web.start()
         self.url = f"http://127.0.0.1:{port}"
         # one connection per request, so that no server task outlives its request
@@ -86,6 +97,7 @@ class World:
         await self.settle()
         if self.http is not None:
             await self.http.close()
+        await self.side.close()
         await self.web.stop()
         await self.gig.stop()
 
@@ -97,6 +109,12 @@ class World:
     # ---- requests from Slack ---------------------------------------------------------------------------------
     async def post(self, payload: SlackPayload, *, secret: str = SECRET, timestamp: int | None = None,
                    headers: dict[str, str] | None = None) -> Answer:
+        """Send a request as Slack would: signed over HTTP, or as an envelope over Socket Mode. Gives the ack."""
+        if self.app_token and payload.envelope_type:
+            retry = int((headers or {}).get("X-Slack-Retry-Num", 0))
+            ack = await self.slack.socket_send(payload.envelope_type, payload.data, retry_attempt=retry,
+                                               retry_reason=(headers or {}).get("X-Slack-Retry-Reason", ""))
+            return Answer(200, json.dumps(ack["payload"]) if ack.get("payload") else "")
         assert self.http is not None
         sent = payload.headers(secret, timestamp) | (headers or {})
         async with self.http.post(self.url + SLACK_EVENTS, data=payload.body, headers=sent) as response:
@@ -146,12 +164,25 @@ class World:
         await self.settle()
         return answer
 
+    async def install(self, team_id: str) -> None:
+        """A workspace admin installs gigroom through Slack's OAuth flow, as their browser would."""
+        assert self.http is not None
+        code = f"code-{team_id}"
+        self.slack.add_oauth_code(code, team_id=team_id, scope=",".join(manifest.bot_scopes()),
+                                  redirect_uri=f"{self.settings.public_url.rstrip('/')}/slack/oauth_redirect")
+        async with self.http.get(self.url + "/slack/install", allow_redirects=False) as response:
+            assert response.status == 302, await response.text()
+            state = parse_qs(urlsplit(response.headers["Location"]).query)["state"][0]
+        async with self.http.get(self.url + "/slack/oauth_redirect", params={"code": code, "state": state},
+                                 headers={"Cookie": f"slack-app-oauth-state={state}"}, allow_redirects=False) as done:
+            assert done.status == 200, await done.text()
+
     # ---- waiting for gigroom ---------------------------------------------------------------------------------
     async def settle(self, rounds: int = 50) -> None:
         """Wait until gigroom has finished what it does after its acks, and the relay has sent every event."""
         for _ in range(rounds):
             busy = [t for t in asyncio.all_tasks() if t not in self._quiet and t is not asyncio.current_task()
-                    and not t.done()]
+                    and not t.done() and t.get_coro().__qualname__ not in LONG_LIVED]
             if busy:
                 await asyncio.wait(busy, timeout=10)
                 continue
@@ -247,6 +278,10 @@ def text_of(message: JSON) -> str:
             if item.get("type") in ("mrkdwn", "plain_text"):
                 parts.append(item.get("text", ""))
     return "\n".join(parts)
+
+
+SOCKET_MODE = {"slack_app_token": "xapp-1-standin", "slack_signing_secret": None}
+OAUTH = {"slack_bot_token": None, "slack_client_id": "1111.2222", "slack_client_secret": "standin-client-secret"}
 
 
 @contextlib.asynccontextmanager

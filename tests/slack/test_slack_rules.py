@@ -1,0 +1,194 @@
+"""Slack's rules: signed requests only, one effect per retry or double click, rate limits waited out, restarts,
+clicks by the wrong person or from another workspace, oversized files, Socket Mode reconnects."""
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from core.lifecycle import OrderState
+from tests.slack import payloads
+from tests.slack.standin import SlackStandIn
+from tests.slack.test_commands import accepted_order
+from tests.slack.test_order_flow import LISTING, make_listing
+from tests.slack.world import (
+    BUYER,
+    OAUTH,
+    PEOPLE,
+    SECRET,
+    SELLER,
+    SOCKET_MODE,
+    STRANGER,
+    World,
+    add_team,
+    labels,
+    running,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _listing_command() -> payloads.SlackPayload:
+    return payloads.slash_command("T1", SELLER, text="browse")
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "stale", "from the future", "unsigned", "body changed"])
+async def test_a_forged_or_stale_request_is_refused_with_401_and_does_nothing(world: World, forgery: str) -> None:
+    import time
+
+    request = payloads.slash_command("T1", SELLER, text="create", standin=world.slack)
+    now = int(time.time())
+    headers = None
+    secret, stamp = SECRET, None
+    if forgery == "wrong secret":
+        secret = "not-the-secret"
+    elif forgery == "stale":
+        stamp = now - 6 * 60
+    elif forgery == "from the future":
+        stamp = now + 6 * 60
+    elif forgery == "unsigned":
+        headers = {"X-Slack-Signature": "", "X-Slack-Request-Timestamp": ""}
+    elif forgery == "body changed":
+        signed = request.headers(SECRET)
+        request = payloads.slash_command("T1", STRANGER, text="create", standin=world.slack)
+        headers = {k: v for k, v in signed.items() if k.startswith("X-Slack")}
+    answer = await world.post(request, secret=secret, timestamp=stamp, headers=headers)
+    await world.settle()
+    assert answer.status == 401
+    assert world.slack.calls == [], "a refused request reaches no listener"
+    assert world.gig.queries.communities() == []
+
+
+async def test_a_double_click_accepts_the_order_once_and_tells_the_loser(world: World) -> None:
+    listing_id = await make_listing(world, questions="")
+    await world.command(BUYER, f"order {listing_id}")
+    invitation = world.last_dm(SELLER)
+    dm = world.dm_channel(SELLER)
+    answers = await asyncio.gather(*(world.click(SELLER, invitation, dm, "Accept", settle=False) for _ in range(3)))
+    assert [a.status for a in answers] == [200, 200, 200]
+    await world.settle()
+    order = world.gig.queries.orders(None, BUYER)[0]
+    accepted = [e for e in world.gig.queries.history(order.id) if type(e).__name__ == "OrderAccepted"]
+    assert len(accepted) == 1
+    assert len(world.slack.calls_to("conversations.create")) == 1
+    assert world.heard(SELLER, "already")
+
+
+async def test_a_click_by_someone_else_is_refused_privately(world: World) -> None:
+    order_id = await accepted_order(world)
+    channel = world.order_channel(order_id)
+    board = world.board(order_id)
+    before = world.gig.queries.order(order_id)
+    await world.click(BUYER, board, channel, "Deliver")
+    await world.click(STRANGER, board, channel, "Problem with order")
+    assert world.heard(BUYER, "Only the seller")
+    assert world.heard(STRANGER, "not yours")
+    assert world.gig.queries.order(order_id).version == before.version
+    assert world.slack.modal_stack(BUYER) == [] and world.slack.modal_stack(STRANGER) == []
+    assert all(m["text"] == world.slack.messages(channel)[i]["text"] for i, m in enumerate(world.slack.messages(channel)))
+
+
+async def test_rate_limits_are_waited_out_and_nothing_is_lost(world: World) -> None:
+    listing_id = await make_listing(world, questions="")
+    await world.command(BUYER, f"order {listing_id}")
+    world.slack.rate_limit("conversations.create", times=2, retry_after=1)
+    world.slack.rate_limit("chat.postMessage", times=3, retry_after=1)
+    await world.click(SELLER, world.last_dm(SELLER), world.dm_channel(SELLER), "Accept")
+    order_id = world.gig.queries.orders(None, BUYER)[0].id
+    assert "Deliver" in labels(world.board(order_id))
+    statuses = [c.status for c in world.slack.calls_to("chat.postMessage")]
+    assert statuses.count(429) == 3 and statuses[-1] == 200
+    assert world.gig.queries.unsent() == 0
+
+
+async def test_a_storm_longer_than_the_client_waits_is_retried_later_by_the_relay(world: World) -> None:
+    listing_id = await make_listing(world, questions="")
+    world.slack.rate_limit("conversations.open", times=15, retry_after=0)
+    await world.command(BUYER, f"order {listing_id}", settle=False)
+    await world.settle()
+    assert world.gig.queries.unsent() > 0, "the event waits for the relay's next attempt"
+    with time_machine.travel(world.gig.clock.now() + timedelta(minutes=1), tick=True):
+        await world.settle()
+        assert world.gig.queries.unsent() == 0
+    assert {"Accept", "Decline"} <= set(labels(world.last_dm(SELLER)))
+
+
+async def test_a_restart_in_the_middle_of_an_order_keeps_its_buttons_working(world: World) -> None:
+    order_id = await accepted_order(world)
+    channel = world.order_channel(order_id)
+    await world.click(SELLER, world.board(order_id), channel, "Deliver")
+    modal = world.modal(SELLER)
+    refused = await world.submit(SELLER, modal, {"description": "Concepts", "links": "https://example.com/a"})
+    assert "no file" in str(refused.json["errors"]).lower(), refused.json
+    await world.submit(SELLER, modal, {"description": "Concepts", "links": "https://example.com/a",
+                                       "options": payloads.checkboxes_value(["no_file"])})
+    board = world.board(order_id)
+    await world.restart()
+    await world.click(BUYER, board, channel, "Accept delivery")
+    assert world.gig.queries.order(order_id).state is OrderState.ACCEPTED
+    assert "Already sent work" in labels(world.board(order_id))
+    assert len(world.slack.calls_to("conversations.create")) == 1
+
+
+async def test_an_oversized_file_is_refused_in_the_modal_and_nothing_is_lost(world: World) -> None:
+    from tests.slack.world import ADMIN
+
+    await world.command(ADMIN, "admin policy max_file_bytes 1000")
+    order_id = await accepted_order(world)
+    channel = world.order_channel(order_id)
+    world.slack.add_file("T1", SELLER, "huge.zip", b"z" * 5000, channel)
+    await world.click(SELLER, world.board(order_id), channel, "Deliver")
+    modal = world.modal(SELLER)
+    shared = next(b for b in modal["blocks"] if b.get("block_id") == "shared")
+    file_id = shared["element"]["options"][0]["value"]
+    await world.submit(SELLER, modal, {"description": "All files", "shared": payloads.checkboxes_value([file_id])})
+    shown = world.slack.views[modal["id"]]
+    assert "1,000 bytes" in str(shown["blocks"])
+    order = world.gig.queries.order(order_id)
+    assert order.state is OrderState.IN_PROGRESS and not order.deliveries
+    stored = [p for p in Path(world.settings.files_dir).rglob("*") if p.is_file()]
+    assert stored == []
+
+
+async def test_socket_mode_reconnects_when_slack_asks_and_keeps_working(slack: SlackStandIn, tmp_path: Path) -> None:
+    async with running(slack, tmp_path, **SOCKET_MODE) as world:
+        await world.slack.socket_disconnect()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if len([c for c in slack.calls_to("apps.connections.open") if c.ok]) >= 2 and slack.socket_connected.is_set():
+                break
+        listing_id = await make_listing(world)
+        assert world.gig.queries.listing(listing_id) is not None
+        assert slack.socket_messages, "the requests came over the websocket"
+
+
+async def test_two_workspaces_install_gigroom_and_their_orders_stay_apart(slack: SlackStandIn, tmp_path: Path) -> None:
+    add_team(slack, "T2", name="Globex", token="xoxb-globex")
+    async with running(slack, tmp_path, **OAUTH) as world:
+        await world.install("T1")
+        await world.install("T2")
+        listing_id = await make_listing(world, questions="")
+        await world.command(BUYER, f"order {listing_id}", team="T2")
+        assert world.heard(BUYER, f"There is no listing {listing_id}")
+        await world.command(BUYER, f"order {listing_id}", team="T1")
+        order = world.gig.queries.orders(None, BUYER)[0]
+        assert order.community_id == "slack:T1"
+        invitation = world.last_dm(SELLER, "T1")
+        assert world.dm(SELLER, "T2") == []
+        forged = payloads.block_actions("T2", SELLER, next(e["action_id"] for blk in invitation["blocks"]
+                                                           if blk["type"] == "actions" for e in blk["elements"]),
+                                        standin=slack, channel_id=slack.channel_id("general", "T2"))
+        assert (await world.post(forged)).status == 200
+        await world.settle()
+        assert world.gig.queries.order(order.id).state is OrderState.AWAITING_ACCEPTANCE
+        assert any(f"There is no order {order.id} here" in p.get("text", "") for p in world.responses_to(SELLER))
+        await world.click(SELLER, invitation, world.dm_channel(SELLER, "T1"), "Accept", team="T1")
+        assert world.order_channel(order.id, "T1")
+        assert not [c for c in slack.channels("T2") if c.get("name", "").startswith("order-")]
+        calls = {c.team_id for c in slack.calls_to("conversations.create")}
+        assert calls == {"T1"}
+        await world.command(SELLER, "listings", team="T2")
+        assert world.heard(SELLER, "You have no listings")
+    assert PEOPLE and LISTING
