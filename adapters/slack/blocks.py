@@ -17,6 +17,7 @@ Block = dict[str, Any]
 LISTING_CALLBACK = "gig:listing"
 OFFER_CALLBACK = "gig:offer"
 ORDER_LISTING = "gig:order"  # a browse button: order this listing (its value is the listing id)
+NET_BUTTON = "gig:net"  # gig:net:<order id>: the seller's figures, answered to the seller only
 OFFER_BUTTON = "gig:offer"  # gig:offer:<a|d|w>:<offer id>, accept, decline or withdraw a custom offer
 OFFER_ANSWERS = {"a": "Accept offer", "d": "Decline", "w": "Withdraw offer"}
 MAX_BLOCKS = 50
@@ -96,10 +97,12 @@ def board_blocks(board: Board, by_role: dict[Role, tuple[BoardButton, ...]], sho
     everyone = next(iter(by_role.values()), ())
     rows.append(("*Buyer and seller:*", "both", [x for x in everyone if x.action in shared]))
     for label, key, buttons in rows:
-        if buttons:
+        elements = [button(x.label, x.id, style=_style(x.action)) for x in buttons]
+        if key == Role.SELLER.value:
+            elements.append(button("My earnings", f"{NET_BUTTON}:{board.order_id}"))
+        if elements:
             blocks.append(context(label))
-            blocks.append(actions([button(x.label, x.id, style=_style(x.action)) for x in buttons],
-                                  block_id=f"board:{board.order_id}:{key}"))
+            blocks.append(actions(elements, block_id=f"board:{board.order_id}:{key}"))
     return blocks[:MAX_BLOCKS]
 
 
@@ -146,7 +149,7 @@ def modal(title: str, submit: str, blocks: list[Block], callback_id: str, metada
             "private_metadata": metadata[:3000]}
 
 
-def input_block(field: Field, initial: str = "", options: tuple[tuple[str, str], ...] = ()) -> Block:
+def input_block(field: Field, initial: str | list[str] = "", options: tuple[tuple[str, str], ...] = ()) -> Block:
     element: dict[str, Any]
     options = options or field.options
     if field.kind in ("text", "multiline"):
@@ -155,13 +158,16 @@ def input_block(field: Field, initial: str = "", options: tuple[tuple[str, str],
         if field.placeholder:
             element["placeholder"] = plain(field.placeholder, 150)
         if initial:
-            element["initial_value"] = initial
+            element["initial_value"] = str(initial)[: field.max_length]
     elif field.kind == "choice":
         element = {"type": "static_select", "action_id": field.key,
                    "options": [{"text": plain(label, 75), "value": value} for value, label in options[:100]]}
     elif field.kind == "checkboxes":
-        element = {"type": "checkboxes", "action_id": field.key,
-                   "options": [{"text": plain(label, 75), "value": value} for value, label in options[:10]]}
+        shown = [{"text": plain(label, 75), "value": value} for value, label in options[:10]]
+        element = {"type": "checkboxes", "action_id": field.key, "options": shown}
+        ticked = [o for o in shown if o["value"] in initial]
+        if ticked:
+            element["initial_options"] = ticked
     elif field.kind == "user":
         element = {"type": "users_select", "action_id": field.key}
     elif field.kind == "files":
@@ -176,13 +182,15 @@ def input_block(field: Field, initial: str = "", options: tuple[tuple[str, str],
 
 
 def form_modal(form: Form, callback_id: str, order_id: str, order_title: str,
-               choices: dict[str, tuple[tuple[str, str], ...]] | None = None) -> dict[str, Any]:
-    """A form's modal; `choices` fills the options known only when it opens (a choice without any is left out)."""
-    choices = choices or {}
+               choices: dict[str, tuple[tuple[str, str], ...]] | None = None,
+               initial: dict[str, str | list[str]] | None = None) -> dict[str, Any]:
+    """A form's modal; `choices` fills the options known only when it opens (a choice without any is left out),
+    `initial` what its inputs start with."""
+    choices, initial = choices or {}, initial or {}
     blocks: list[Block] = [context(f"Order {order_id} · {order_title}")]
     if form.intro:
         blocks.append(section(form.intro))
-    blocks += [input_block(field, options=choices.get(field.key, ())) for field in form.fields
+    blocks += [input_block(field, initial.get(field.key, ""), choices.get(field.key, ())) for field in form.fields
                if field.kind not in ("choice", "checkboxes") or field.options or choices.get(field.key)]
     return modal(form.title, form.submit, blocks, callback_id=callback_id)
 

@@ -84,6 +84,7 @@ class Extra:
 
     currency: str = "USD"
     files: tuple[FileRef, ...] = ()
+    draft_files: tuple[FileRef, ...] = ()  # the saved draft's files, kept when the seller ticks DRAFT_FILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,20 +119,26 @@ FLAMES = tuple((str(n), "🔥" * n) for n in range(5, 0, -1))
 YES_NO = (("yes", "Yes"), ("no", "No"))
 
 
+DRAFT_FILES = "draft_files"  # an option shown when a draft with files was saved: deliver (or keep) its files
+
+
 def _deliver(actor: Actor, order_id: str, v: Values, extra: Extra) -> c.Command:
     options = set(v.chosen("options"))
     links = v.lines("links")
     kind = DeliveryKind.FINAL if "final" in options else DeliveryKind.PREVIEW
     if "draft" in options:
-        return c.SaveDraft(actor=actor, order_id=order_id, description=v.text("description"), files=extra.files,
-                           links=links, kind=kind)
+        kept = extra.draft_files if DRAFT_FILES in options else ()
+        return c.SaveDraft(actor=actor, order_id=order_id, description=v.text("description"),
+                           files=extra.files + kept, links=links, kind=kind)
     return c.DeliverOrder(actor=actor, order_id=order_id, description=v.text("description"), files=extra.files,
-                          links=links, kind=kind, confirm_no_file="no_file" in options)
+                          links=links, kind=kind, confirm_no_file="no_file" in options, from_draft=DRAFT_FILES in options)
 
 
 def _final_work(actor: Actor, order_id: str, v: Values, extra: Extra) -> c.Command:
+    options = set(v.chosen("options"))
     return c.SendFinalWork(actor=actor, order_id=order_id, description=v.text("description"), files=extra.files,
-                           links=v.lines("links"), confirm_no_file="no_file" in v.chosen("options"))
+                           links=v.lines("links"), confirm_no_file="no_file" in options,
+                           from_draft=DRAFT_FILES in options)
 
 
 def _review(actor: Actor, order_id: str, v: Values, extra: Extra) -> c.Command:

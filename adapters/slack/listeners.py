@@ -18,11 +18,12 @@ from adapters.db.places import Places
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
 from adapters.slack.files import SlackFiles
-from adapters.slack.forms import FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
+from adapters.slack.forms import DRAFT_FILES, FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
 from adapters.slack.gig import GigCommands
 from adapters.slack.guard import guarded
 from adapters.slack.home import home_view
 from adapters.terms_text import parse_extra
+from adapters.text import money
 from core import commands as c
 from core.actor import Actor
 from core.buttons import decode
@@ -31,6 +32,7 @@ from core.engine import Outcome
 from core.errors import Refused
 from core.lifecycle import Action
 from core.order import Order
+from core.order_parts import DeliveryKind
 from core.ports import Clock, FileTooLarge
 from core.terms import Service
 
@@ -68,6 +70,7 @@ class SlackListeners:
         app.action(BUTTON)(guarded(self.on_button))
         app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(guarded(self.on_order_listing))
         app.action(re.compile(rf"^{b.OFFER_BUTTON}:"))(guarded(self.on_offer_button))
+        app.action(re.compile(rf"^{b.NET_BUTTON}:"))(guarded(self.on_earnings))
         app.view(BUTTON)(guarded(self.on_form))
         app.view(b.LISTING_CALLBACK)(guarded(self.on_listing))
         app.view(b.OFFER_CALLBACK)(guarded(self.on_offer))
@@ -132,11 +135,13 @@ class SlackListeners:
             form = requirements_form(order.terms.questions) if action is Action.SUBMIT_REQUIREMENTS else FORMS.get(action)
             if form is None:
                 raise Refused("gigroom has no form for that yet.")
-            choices = {}
+            choices: dict[str, tuple[tuple[str, str], ...]] = {}
+            initial: dict[str, str | list[str]] = {}
             if any(f.key == SHARED for f in form.fields):
                 choices[SHARED] = await self._shared_files(client, order, actor)
+                choices["options"], initial = _reopen_draft(form, order)
             await client.views_open(trigger_id=body["trigger_id"], view=b.form_modal(
-                form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title, choices))
+                form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title, choices, initial))
 
     async def _shared_files(self, client: AsyncWebClient, order: Order, actor: Actor) -> tuple[tuple[str, str], ...]:
         """The files the actor shared in the order's channel, newest first: what a delivery can pick from."""
@@ -156,6 +161,19 @@ class SlackListeners:
         await client.files_upload_v2(channel=dm["channel"]["id"], content=pdf, filename=f"invoice-{order.id}.pdf",
                                      title=f"Invoice for order {order.id}")
         await self.tell(body, client, actor, f"The invoice for order {order.id} is in your direct messages.", respond)
+
+    async def on_earnings(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
+                          client: AsyncWebClient, respond: Any) -> None:
+        """The seller's figures for one order, shown to the seller (or an admin) only."""
+        await ack()
+        actor: Actor = context["actor"]
+        try:
+            order = await self.order_for(actor, action.get("action_id", "").rpartition(":")[2])
+            if actor.user_id != order.seller_id and not (await self.as_admin(actor, client)).is_admin:
+                raise Refused("Only the seller sees an order's earnings.")
+            await self.tell(body, client, actor, earnings_text(order), respond)
+        except Refused as refusal:
+            await self.tell(body, client, actor, refusal.reason, respond)
 
     async def on_order_listing(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                                context: AsyncBoltContext, client: AsyncWebClient, respond: Any) -> None:
@@ -202,7 +220,8 @@ class SlackListeners:
             actor = await self._party_or_admin(actor, order, client)
             limit = order.policy.max_file_bytes
             files = tuple([await self.files.copy(client, item, limit) for item in shared])
-            command = form.build(actor, order.id, values, Extra(order.terms.currency, files))
+            draft = order.draft.files if order.draft else ()
+            command = form.build(actor, order.id, values, Extra(order.terms.currency, files, draft))
             await self.runtime.handle(replace(command, key=key))
         except FieldError as error:
             return error.block_id, error.message
@@ -318,6 +337,31 @@ class SlackListeners:
             return
         dm = await client.conversations_open(users=actor.user_id)
         await client.chat_postMessage(channel=dm["channel"]["id"], text=text)
+
+
+def earnings_text(order: Order) -> str:
+    t, cur = order.terms, order.terms.currency
+    lines = [f"*Your earnings on order {order.id}* (only you see this)",
+             f"Order total {money(t.total, cur)}, the community's fee {money(t.total - t.net, cur)}: "
+             f"your forecast net earnings are *{money(t.net, cur)}*."]
+    if order.pending and order.clears_at:
+        lines.append(f"{money(order.pending, cur)} is clearing: available on {order.clears_at:%Y-%m-%d %H:%M} UTC.")
+    if order.tips:
+        lines.append(f"Tips: {money(order.tips, cur)}.")
+    return "\n".join(lines)
+
+
+def _reopen_draft(form: Form, order: Order) -> tuple[tuple[tuple[str, str], ...], dict[str, str | list[str]]]:
+    """A saved draft reopens in the work form: its description and links filled in, its files and kind ticked."""
+    options = next(f.options for f in form.fields if f.key == "options")
+    draft = order.draft
+    if draft is None:
+        return options, {}
+    ticked = ["final"] if draft.kind is DeliveryKind.FINAL else []
+    if draft.files:
+        options = ((DRAFT_FILES, f"Keep the saved draft's {len(draft.files)} file(s)"), *options)
+        ticked.append(DRAFT_FILES)
+    return options, {"description": draft.description, "links": "\n".join(draft.links), "options": ticked}
 
 
 def _key(body: dict[str, Any]) -> str:

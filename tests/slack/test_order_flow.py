@@ -58,6 +58,9 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
     board = world.board(order_id)
     assert "In progress" in text_of(board)
     assert "Deliver" in labels(board)
+    await world.event("T1", payloads.message(channel, BUYER, "Blue and gold, please", channel_type="group"))
+    assert [e.text for e in world.gig.queries.history(order_id) if type(e).__name__ == "MessagePosted"] == [
+        "Blue and gold, please"]
 
     file_id = world.slack.add_file("T1", SELLER, "concept.png", b"\x89PNG" + b"x" * 5000, channel)
     await world.click(SELLER, board, channel, "Deliver")
@@ -92,6 +95,8 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
 
     await world.command(SELLER, "balance")
     assert world.heard(SELLER, "clearing")
+    await world.event("T1", payloads.app_home_opened(SELLER))
+    assert "45.00 USD clearing" in text_of({"blocks": world.slack.home(SELLER)["blocks"]})
     with time_machine.travel(world.gig.clock.now() + timedelta(days=5, minutes=1), tick=True):
         await world.settle()
         await world.command(SELLER, "withdraw 45")
