@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,6 +81,19 @@ def _slack_problem(settings: Settings) -> str:
     return ""
 
 
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM (a service manager's stop), so that gigroom shuts down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 async def _serve(settings: Settings) -> int:
     """Run on Slack until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
     from adapters.web.server import SLACK_EVENTS, WebServer
@@ -101,7 +115,8 @@ async def _serve(settings: Settings) -> int:
             typer.echo(f"gigroom listens for Slack at {public}{SLACK_EVENTS} (port {port}).")
         if side.oauth:
             typer.echo(f"A workspace admin installs gigroom at {public}/slack/install.")
-        await asyncio.Event().wait()  # until interrupted
+        await _until_stopped()
+        typer.echo("gigroom stops: it finishes what it is sending, then exits.")
         return 0
     finally:
         await side.close()

@@ -62,6 +62,7 @@ def attach_slack(gig: Gigroom, settings: Settings) -> SlackSide:
         oauth = oauth_settings(gig.database, settings.slack_client_id, settings.slack_client_secret.get_secret_value(),
                                manifest.bot_scopes(), redirect_uri=redirect)
         bolt = build_oauth_app(secret, oauth, api_url)
+        bolt.enable_token_revocation_listeners()  # an uninstall deletes the workspace's tokens from the store
         client_for = BotTokens(oauth.installation_store, api_url).client_for
     else:
         raise ValueError("Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth installs).")

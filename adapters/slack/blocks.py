@@ -75,6 +75,9 @@ _DANGER = {Action.DECLINE_ORDER, Action.CANCEL, Action.CANCEL_LATE}
 def board_blocks(board: Board, by_role: dict[Role, tuple[BoardButton, ...]], show_net: bool = False) -> list[Block]:
     """An order's board: the shared facts, then each party's buttons under their role."""
     due = board.countdown or "-"
+    if board.due_at is not None:  # Slack shows the date in each reader's own time zone
+        stamp = int(board.due_at.timestamp())
+        due = f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{board.due_at:%Y-%m-%d %H:%M} UTC>\n{due}"
     blocks: list[Block] = [
         header(f"{board.title} · order {board.order_id}"),
         {"type": "section", "fields": [

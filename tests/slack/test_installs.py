@@ -167,7 +167,7 @@ async def test_an_uninstalled_workspace_has_no_bot_until_it_installs_again(site:
 def test_the_manifest_parses_with_gig_its_only_command() -> None:
     assert manifest.slash_commands() == ["/gig"]
     assert "commands" in manifest.bot_scopes() and len(set(manifest.bot_scopes())) == len(manifest.bot_scopes())
-    assert manifest.bot_events() == ["app_home_opened", "message.groups", "file_shared"]
+    assert manifest.bot_events() == ["app_home_opened", "message.groups", "app_uninstalled", "tokens_revoked"]
     whole = manifest.manifest()
     assert urlsplit(whole["oauth_config"]["redirect_urls"][0]).path == "/slack/oauth_redirect"
     assert {urlsplit(u).path for u in (whole["settings"]["event_subscriptions"]["request_url"],

@@ -12,11 +12,10 @@ from core.lifecycle import OrderState
 from tests.slack import payloads
 from tests.slack.standin import SlackStandIn
 from tests.slack.test_commands import accepted_order
-from tests.slack.test_order_flow import LISTING, make_listing
+from tests.slack.test_order_flow import make_listing
 from tests.slack.world import (
     BUYER,
     OAUTH,
-    PEOPLE,
     SECRET,
     SELLER,
     SOCKET_MODE,
@@ -191,4 +190,9 @@ async def test_two_workspaces_install_gigroom_and_their_orders_stay_apart(slack:
         assert calls == {"T1"}
         await world.command(SELLER, "listings", team="T2")
         assert world.heard(SELLER, "You have no listings")
-    assert PEOPLE and LISTING
+
+        store = world.side.bolt.installation_store
+        assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
+        await world.event("T2", {"type": "app_uninstalled", "event_ts": "1700000000.000100"})
+        assert await store.async_find_bot(enterprise_id=None, team_id="T2") is None, "an uninstall forgets the tokens"
+        assert await store.async_find_bot(enterprise_id=None, team_id="T1") is not None
