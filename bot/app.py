@@ -1,8 +1,10 @@
 """The one place that wires gigroom together: database, engine, files, relay, timers, adapters."""
 
 import asyncio
+import contextlib
 import logging
 import os
+import secrets
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from adapters.db.uow import SqlUnitOfWork
 from adapters.files.local import LocalFileStore
 from adapters.relay import OutboxRelay, Sink
 from adapters.scheduler import TimerScheduler
+from adapters.web.uploads import UploadLinks
 from bot.settings import Settings
 from core.commands import Command
 from core.community import Community
@@ -25,6 +28,19 @@ from core.order import Order
 from core.policy import Policy
 
 log = logging.getLogger("gigroom")
+
+
+def _secret_key(settings: Settings) -> bytes:
+    """GIGROOM_SECRET_KEY, or a random key made once and kept in the data folder (readable by gigroom alone)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path(settings.files_dir).parent / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError), os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                                                             "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 class Gigroom:
@@ -41,6 +57,7 @@ class Gigroom:
         self.files = LocalFileStore(Path(settings.files_dir))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.relay = OutboxRelay(self.database, [], self.clock.now, self.name)
+        self.uploads = UploadLinks(_secret_key(settings), settings.public_url, self.clock.now)
         self.timers = TimerScheduler(self.engine, self.queries.next_due, timedelta(seconds=settings.sweep_interval),
                                      on_fired=lambda _: self.relay.poke())
         self._tasks: list[asyncio.Task[None]] = []

@@ -108,6 +108,7 @@ async def _serve(settings: Settings) -> int:
     try:
         await gig.start()
         await side.connect(web, app_token)
+        web.add_uploads(gig.uploads, gig)
         port = await web.start()
         if app_token:
             typer.echo("gigroom is connected to Slack in Socket Mode.")

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     shell_user: str = "admin"
     shell_admins: str = "admin"
     log_level: str = "WARNING"
+    secret_key: SecretStr | None = None  # signs upload links; made once and kept beside the files when unset
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))

@@ -102,6 +102,13 @@ class SaveDraft(OrderCommand):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AddDraftFiles(OrderCommand):
+    """Files uploaded outside the chat (gigroom's upload page), added to the order's draft delivery."""
+
+    files: tuple[FileRef, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeliverOrder(OrderCommand):
     description: str = ""
     files: tuple[FileRef, ...] = ()

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from core.actor import Owed
 from core.lifecycle import OrderState, Role
@@ -22,6 +23,7 @@ class OrderEvent(Event):
     seller_id: str
     state: OrderState
     owed: tuple[Owed, ...] = ()  # who owes the next action now, and what: each gets a direct message
+    seller_only: ClassVar[bool] = False  # the seller's own business (a draft): never shown to the buyer
 
     @property
     def owed_by(self) -> tuple[str, ...]:
@@ -73,6 +75,7 @@ class OrderCancelled(OrderEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DraftSaved(OrderEvent):
     draft: Delivery
+    seller_only: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

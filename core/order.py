@@ -243,6 +243,18 @@ class Order:
         self.draft = Delivery(0, description.strip(), files, links, kind, now)
         self._emit(ev.DraftSaved, now, draft=self.draft)
 
+    def add_draft_files(self, actor: Actor, files: tuple[FileRef, ...], now: datetime) -> None:
+        """Add files to the draft (a new, empty one if there is none): the rest of the draft stays."""
+        self._act(Action.SAVE_DRAFT, actor, now)
+        draft = self.draft or Delivery(0, "", (), (), DeliveryKind.PREVIEW, now)
+        by_hash: dict[str, FileRef] = {}
+        for f in (*draft.files, *files):
+            by_hash.setdefault(f.sha256, f)  # the same content once, under the name it first came with
+        added = tuple(by_hash.values())
+        self._check_files(added, draft.links)
+        self.draft = replace(draft, files=added, at=now)
+        self._emit(ev.DraftSaved, now, draft=self.draft)
+
     def deliver(self, actor: Actor, description: str, files: tuple[FileRef, ...], links: tuple[str, ...],
                 kind: DeliveryKind | None, confirm_no_file: bool, now: datetime, from_draft: bool = False) -> None:
         self._act(Action.DELIVER, actor, now)

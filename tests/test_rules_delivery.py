@@ -156,6 +156,23 @@ def test_a_delivery_can_be_saved_as_a_draft_and_reopened_later(sqlite_market: Ma
     assert m.get(order_id).draft is None
 
 
+def test_files_uploaded_outside_the_chat_join_the_draft_and_keep_the_rest_of_it(sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=S.IN_PROGRESS)
+    big = FileRef("big.zip", 3 * 10**9, "cd" * 32, "cd" * 32)
+    saved = one(m.do(c.AddDraftFiles, m.seller, order_id=order_id, files=(big,)), ev.DraftSaved)
+    assert saved.draft.files == (big,) and saved.draft.description == ""
+    assert saved.seller_only, "a draft is shown to the seller alone"
+    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Most of it", files=(FILE,), links=("https://x.example",))
+    m.do(c.AddDraftFiles, m.seller, order_id=order_id, files=(big, big))
+    draft = m.get(order_id).draft
+    assert draft is not None and draft.files == (FILE, big) and draft.description == "Most of it"
+    assert draft.links == ("https://x.example",)
+    with pytest.raises(Refused):
+        m.do(c.AddDraftFiles, m.buyer, order_id=order_id, files=(big,))
+    assert m.get(order_id).state is S.IN_PROGRESS and m.get(order_id).deliveries == ()
+
+
 def test_a_reopened_draft_may_be_completed_before_it_is_delivered(sqlite_market: Market) -> None:
     m = sqlite_market
     order_id = m.order(until=S.IN_PROGRESS)

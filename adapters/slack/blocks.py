@@ -186,15 +186,16 @@ def input_block(field: Field, initial: str | list[str] = "", options: tuple[tupl
 
 def form_modal(form: Form, callback_id: str, order_id: str, order_title: str,
                choices: dict[str, tuple[tuple[str, str], ...]] | None = None,
-               initial: dict[str, str | list[str]] | None = None) -> dict[str, Any]:
+               initial: dict[str, str | list[str]] | None = None, notes: tuple[str, ...] = ()) -> dict[str, Any]:
     """A form's modal; `choices` fills the options known only when it opens (a choice without any is left out),
-    `initial` what its inputs start with."""
+    `initial` what its inputs start with, `notes` lines shown under them."""
     choices, initial = choices or {}, initial or {}
     blocks: list[Block] = [context(f"Order {order_id} · {order_title}")]
     if form.intro:
         blocks.append(section(form.intro))
     blocks += [input_block(field, initial.get(field.key, ""), choices.get(field.key, ())) for field in form.fields
                if field.kind not in ("choice", "checkboxes") or field.options or choices.get(field.key)]
+    blocks += [context(note) for note in notes]
     return modal(form.title, form.submit, blocks, callback_id=callback_id)
 
 

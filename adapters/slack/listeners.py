@@ -24,6 +24,7 @@ from adapters.slack.guard import guarded
 from adapters.slack.home import home_view
 from adapters.terms_text import parse_extra
 from adapters.text import money
+from adapters.web.uploads import UploadLinks
 from core import commands as c
 from core.actor import Actor
 from core.buttons import decode
@@ -47,6 +48,7 @@ DIRECT = {Action.ACCEPT_ORDER: c.AcceptOrder, Action.ACCEPT_DELIVERY: c.AcceptDe
 class Runtime(Protocol):
     clock: Clock
     queries: Queries
+    uploads: UploadLinks
 
     async def handle(self, command: c.Command) -> Outcome: ...
 
@@ -137,11 +139,15 @@ class SlackListeners:
                 raise Refused("gigroom has no form for that yet.")
             choices: dict[str, tuple[tuple[str, str], ...]] = {}
             initial: dict[str, str | list[str]] = {}
+            notes: tuple[str, ...] = ()
             if any(f.key == SHARED for f in form.fields):
                 choices[SHARED] = await self._shared_files(client, order, actor)
                 choices["options"], initial = _reopen_draft(form, order)
+                link = self.runtime.uploads.link(actor, order.id)
+                notes = (f"A file larger than Slack takes (up to {order.policy.max_file_bytes / 1e9:.1f} GB)? "
+                         f"<{link}|Upload it on gigroom's page>: it joins your draft. Or give a link above.",)
             await client.views_open(trigger_id=body["trigger_id"], view=b.form_modal(
-                form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title, choices, initial))
+                form, f"gr1:{action.value}:{order.id}", order.id, order.terms.title, choices, initial, notes))
 
     async def _shared_files(self, client: AsyncWebClient, order: Order, actor: Actor) -> tuple[tuple[str, str], ...]:
         """The files the actor shared in the order's channel, newest first: what a delivery can pick from."""

@@ -76,6 +76,9 @@ class SlackSink:
         if place is None and isinstance(event, ev.OrderAccepted):
             place = await self._open_channel(client, order)
         text = mentions(describe(event), order.buyer_id, order.seller_id)
+        if event.seller_only:
+            await self._dm(client, order.seller_id, text)
+            return
         if place is not None and not place.archived:
             await client.chat_postMessage(channel=place.channel_id, text=text, blocks=b.update_blocks(text, order.id))
             await self._show_board(client, order, place)

@@ -4,6 +4,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from adapters.web.uploads import Runtime as UploadRuntime
+from adapters.web.uploads import UploadLinks, add_upload_page
+
 SLACK_EVENTS = "/slack/events"
 
 
@@ -33,6 +36,10 @@ class WebServer:
 
             self.app.router.add_get(flow.install_path, install)
             self.app.router.add_get(flow.redirect_uri_path, redirect)
+
+    def add_uploads(self, links: UploadLinks, runtime: UploadRuntime) -> None:
+        """gigroom's upload page, for files larger than a chat platform takes."""
+        add_upload_page(self.app, links, runtime)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})

@@ -84,6 +84,7 @@ class World:
         if self.app_token:
             self.slack.add_app_token(self.app_token)
         await self.side.connect(self.web, self.app_token)
+        self.web.add_uploads(self.gig.uploads, self.gig)
         if self.app_token:
             await self.slack.wait_socket()
         port = await self.web.start()
