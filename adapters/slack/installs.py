@@ -102,11 +102,15 @@ class OAuthStateStore(AsyncOAuthStateStore):
 def oauth_settings(database: Database, client_id: str, client_secret: str, scopes: Sequence[str],
                    redirect_uri: str | None = None) -> AsyncOAuthSettings:
     """Bolt's OAuth settings on gigroom's database: /slack/install redirects straight to Slack (no install page)."""
-    return AsyncOAuthSettings(
+    settings = AsyncOAuthSettings(
         client_id=client_id, client_secret=client_secret, scopes=list(scopes), user_scopes=[], redirect_uri=redirect_uri,
         install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH, install_page_rendering_enabled=False,
         installation_store=InstallationStore(database, client_id), state_store=OAuthStateStore(database),
         state_expiration_seconds=STATE_SECONDS)
+    # Bolt's authorize calls auth.test for every request from Slack unless it caches the answer, by token: a
+    # deleted installation is still not found in the store, so the cache never outlives an uninstall.
+    settings.authorize.cache_enabled = True  # type: ignore[attr-defined]
+    return settings
 
 
 class NotInstalled(LookupError):

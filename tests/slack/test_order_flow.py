@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from adapters.slack import manifest
 from tests.slack import payloads
 from tests.slack.world import ADMIN, BUYER, SELLER, STRANGER, World, labels, text_of
 
@@ -88,6 +89,9 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
     order = world.gig.queries.order(order_id)
     assert order.state.value == "completed" and order.review and order.review.rating == 5
 
+    await world.click(SELLER, world.board(order_id), channel, "Download invoice")
+    assert world.slack.last("files.completeUploadExternal").ok
+
     await world.click(SELLER, world.board(order_id), channel, "Respond to review")
     await world.submit(SELLER, world.modal(SELLER), {"reason": "Thank you!"})
     assert world.gig.queries.order(order_id).review.reply == "Thank you!"
@@ -106,3 +110,14 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
         assert world.gig.queries.withdrawals(None, "paid")
         await world.command(STRANGER, f"admin pay {withdrawals[0].id}")
         assert world.heard(STRANGER, "Only this workspace's admins")
+    used = {SCOPE_OF[call.method] for call in world.slack.calls if SCOPE_OF.get(call.method)}
+    assert used | {"commands", "groups:history"} == set(manifest.bot_scopes()), "the manifest asks for what is used"
+
+
+# The bot scope each Web API method needs (Slack's method pages); views.* and auth.test need none.
+SCOPE_OF = {"chat.postMessage": "chat:write", "chat.update": "chat:write", "conversations.open": "im:write",
+            "conversations.create": "groups:write", "conversations.invite": "groups:write",
+            "conversations.archive": "groups:write", "users.info": "users:read", "files.info": "files:read",
+            "files.list": "files:read", "files.getUploadURLExternal": "files:write",
+            "files.completeUploadExternal": "files:write", "views.open": "", "views.update": "", "views.publish": "",
+            "auth.test": ""}

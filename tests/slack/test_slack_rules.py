@@ -188,8 +188,10 @@ async def test_two_workspaces_install_gigroom_and_their_orders_stay_apart(slack:
         assert not [c for c in slack.channels("T2") if c.get("name", "").startswith("order-")]
         calls = {c.team_id for c in slack.calls_to("conversations.create")}
         assert calls == {"T1"}
+        checks = len(slack.calls_to("auth.test"))
         await world.command(SELLER, "listings", team="T2")
         assert world.heard(SELLER, "You have no listings")
+        assert len(slack.calls_to("auth.test")) == checks, "each workspace's bot is checked once, not per request"
 
         store = world.side.bolt.installation_store
         assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
