@@ -8,6 +8,7 @@ takes milliseconds. Who is acting, in which community, is resolved once per requ
 import asyncio
 import logging
 import re
+import time
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from core.ports import Clock, FileTooLarge
 from core.terms import Service
 
 log = logging.getLogger(__name__)
+ADMIN_CHECK_SECONDS = 300  # how long Slack's word on who administers the workspace is trusted
 PLATFORM = "slack"
 BUTTON = re.compile(r"^gr1:")
 DIRECT = {Action.ACCEPT_ORDER: c.AcceptOrder, Action.ACCEPT_DELIVERY: c.AcceptDelivery,
@@ -64,7 +66,7 @@ class SlackListeners:
         self.runtime, self.files, self.places, self.admins = runtime, files, places, admins
         self.gig = GigCommands(self)
         self._communities: dict[str, str] = {}  # team id -> community id, once ensured
-        self._admin_cache: dict[tuple[str, str], bool] = {}
+        self._admin_cache: dict[tuple[str, str], tuple[bool, float]] = {}  # (admin?, when Slack said so)
 
     def register(self, app: AsyncApp) -> None:
         app.use(self._resolve_actor)
@@ -95,15 +97,15 @@ class SlackListeners:
         """The actor, an admin when Slack says they administer the workspace or the settings name them."""
         if actor.is_admin:
             return actor
+        if actor.user_id in self.admins:
+            return replace(actor, is_admin=True)
         key = (actor.community_id, actor.user_id)
-        if key not in self._admin_cache:
-            admin = actor.user_id in self.admins
-            if not admin:
-                found = await client.users_info(user=actor.user_id)
-                user = found.get("user") or {}
-                admin = bool(user.get("is_admin") or user.get("is_owner"))
-            self._admin_cache[key] = admin
-        return replace(actor, is_admin=self._admin_cache[key])
+        known = self._admin_cache.get(key)
+        if known is None or time.monotonic() - known[1] > ADMIN_CHECK_SECONDS:
+            found = await client.users_info(user=actor.user_id)
+            user = found.get("user") or {}
+            known = self._admin_cache[key] = (bool(user.get("is_admin") or user.get("is_owner")), time.monotonic())
+        return replace(actor, is_admin=known[0])
 
     # ---- buttons on boards and updates ------------------------------------------------------------------------
     async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
