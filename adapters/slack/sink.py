@@ -2,7 +2,7 @@
 
 Before the seller accepts, an order has no channel: its updates go to the buyer and the seller
 directly. On acceptance the order gets a private channel named after it, with both parties invited
-and the board pinned as its first message; each update is posted there and the board is edited in
+and the board pinned in it; each update is posted there and the board is edited in
 place. Whoever owes the next action gets a direct message with their buttons. When the order ends
 its channel is archived; the record stays. The relay calls `deliver` at least once per event: a
 failure here (Slack down, rate limited past the client's retries) is retried later, nothing lost.
@@ -113,6 +113,11 @@ class SlackSink:
             return
         posted = await client.chat_postMessage(channel=place.channel_id, text=text, blocks=blocks)
         await asyncio.to_thread(self.places.set_board, order.id, posted["ts"])
+        try:
+            await client.pins_add(channel=place.channel_id, timestamp=posted["ts"])  # found at the channel's top
+        except SlackApiError as error:
+            if error.response.get("error") != "already_pinned":
+                raise
 
     async def _open_channel(self, client: AsyncWebClient, order: Order) -> Place:
         for attempt in range(5):

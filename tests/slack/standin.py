@@ -11,7 +11,7 @@ the Web API with Slack's JSON shapes and error codes, and serves Socket Mode's w
 
 Modelled (each method checks the token, ``Authorization: Bearer`` or a ``token`` field, and its workspace):
 ``auth.test``, ``team.info``, ``users.info``; ``conversations.create|invite|archive|unarchive|info|members|
-open|join|setTopic|setPurpose``; ``chat.postMessage|update|postEphemeral|delete|getPermalink``; ``views.open|
+open|join|setTopic|setPurpose``; ``chat.postMessage|update|postEphemeral|delete|getPermalink``, ``pins.add``; ``views.open|
 push|update|publish`` (single-use trigger ids that expire, hashes, external ids, the three-view stack);
 ``files.info``, ``files.list`` (by channel and user), the ``files_upload_v2`` flow (``files.getUploadURLExternal``,
 the POST to the upload URL, ``files.completeUploadExternal``) and authenticated, streamed downloads of ``url_private_download``;
@@ -1189,6 +1189,17 @@ class SlackStandIn:
             raise SlackError("cant_delete_message")
         ch.messages.remove(message)
         return {"channel": ch.id, "ts": message["ts"]}
+
+    @_api("pins.add")
+    def _pins_add(self, req: _Req) -> JSON:
+        ch = self._postable(req.ws, req.get("channel"))
+        message = ch.find(req.need("timestamp"))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.get("pinned_to"):
+            raise SlackError("already_pinned")
+        message["pinned_to"] = [ch.id]
+        return {}
 
     @_api("chat.getPermalink")
     def _chat_get_permalink(self, req: _Req) -> JSON:

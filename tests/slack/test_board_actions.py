@@ -150,3 +150,18 @@ async def test_a_tip_after_completion_and_the_invoice_and_earnings_for_the_selle
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert order_id in text
+
+
+async def test_files_uploaded_in_the_modal_are_copied_with_their_checksum(world: World) -> None:
+    import hashlib
+
+    order_id = await accepted_order(world)
+    content = b"logo " * 4000
+    file_id = world.slack.add_file("T1", SELLER, "logo.svg", content)  # uploaded in the modal: shared nowhere
+    await world.click(SELLER, world.board(order_id), world.order_channel(order_id), "Deliver")
+    answer = await world.submit(SELLER, world.modal(SELLER), {"description": "Vector logo", "files": payloads.files_value(
+        [world.slack.file_json(file_id)])})
+    assert answer.json["response_action"] == "update", "copying files: the modal says so at once"
+    delivered = world.gig.queries.order(order_id).deliveries[-1].files[0]
+    assert (delivered.name, delivered.size, delivered.sha256) == ("logo.svg", len(content), hashlib.sha256(content).hexdigest())
+    assert world.slack.downloads, "the file was downloaded from Slack with the bot's token"

@@ -57,6 +57,7 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
     assert set(world.slack.channel(channel)["members"]) >= {SELLER, BUYER}
     assert world.slack.channel(channel)["is_private"]
     board = world.board(order_id)
+    assert board.get("pinned_to") == [channel], "the board is pinned in the order's channel"
     assert "In progress" in text_of(board)
     assert "Deliver" in labels(board)
     await world.event("T1", payloads.message(channel, BUYER, "Blue and gold, please", channel_type="group"))
@@ -117,7 +118,8 @@ async def test_a_whole_order_from_listing_to_withdrawal(both: World) -> None:
 # The bot scope each Web API method needs (Slack's method pages); views.* and auth.test need none.
 SCOPE_OF = {"chat.postMessage": "chat:write", "chat.update": "chat:write", "conversations.open": "im:write",
             "conversations.create": "groups:write", "conversations.invite": "groups:write",
-            "conversations.archive": "groups:write", "users.info": "users:read", "files.info": "files:read",
+            "conversations.archive": "groups:write", "pins.add": "pins:write", "users.info": "users:read",
+            "files.info": "files:read",
             "files.list": "files:read", "files.getUploadURLExternal": "files:write",
             "files.completeUploadExternal": "files:write", "views.open": "", "views.update": "", "views.publish": "",
             "auth.test": ""}
