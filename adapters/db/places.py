@@ -1,14 +1,14 @@
-"""Where each order lives on a chat platform: its channel or thread and its board message."""
+"""Where each order lives on a chat platform (its channel or thread and its board message), and what was sent."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.db.connect import Database
-from adapters.db.tables import ChatPlaceRow
+from adapters.db.tables import ChatPlaceRow, ChatSendRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +70,26 @@ class Places:
 
 def _place(row: ChatPlaceRow) -> Place:
     return Place(row.platform, row.order_id, row.community_id, row.channel_id, row.board_ref, row.archived)
+
+
+SENDS_KEPT = timedelta(days=7)  # longer than the relay ever retries an event
+
+
+class Sends:
+    """The steps of showing an event that are done, kept only when a later step failed (adapter-side)."""
+
+    def __init__(self, database: Database, platform: str) -> None:
+        self.database, self.platform = database, platform
+
+    def done(self, event_key: str) -> set[str]:
+        with Session(self.database.reader) as session:
+            return set(session.scalars(select(ChatSendRow.step).where(ChatSendRow.platform == self.platform,
+                                                                     ChatSendRow.event_key == event_key)))
+
+    def keep(self, event_key: str, steps: set[str], at: datetime) -> None:
+        with Session(self.database.writer) as session, session.begin():
+            session.execute(delete(ChatSendRow).where(ChatSendRow.at < at - SENDS_KEPT))
+            known = set(session.scalars(select(ChatSendRow.step).where(ChatSendRow.platform == self.platform,
+                                                                      ChatSendRow.event_key == event_key)))
+            session.add_all(ChatSendRow(platform=self.platform, event_key=event_key, step=step, at=at)
+                            for step in steps - known)

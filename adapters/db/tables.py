@@ -160,3 +160,16 @@ class ChatPlaceRow(SQLModel, table=True):
     board_ref: str = Field(default="", max_length=64)  # the board message's id (Slack: its ts)
     archived: bool = False
     created_at: datetime = Field(sa_column=_when())
+
+
+class ChatSendRow(SQLModel, table=True):
+    """A step of showing an event on a chat platform that is done, kept when a later step failed.
+
+    The relay sends an event again after a failure; a message already posted for it is not posted twice.
+    """
+
+    __tablename__ = "chat_sends"
+    platform: str = Field(primary_key=True, max_length=20)
+    event_key: str = Field(primary_key=True, max_length=64)  # the SHA-256 of the event
+    step: str = Field(primary_key=True, max_length=120)
+    at: datetime = Field(sa_column=_when(index=True))

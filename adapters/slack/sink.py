@@ -9,13 +9,15 @@ failure here (Slack down, rate limited past the client's retries) is retried lat
 """
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.db.places import Place, Places
+from adapters.db.places import Place, Places, Sends
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
 from adapters.text import describe, money
@@ -39,34 +41,64 @@ def channel_name(order: Order, attempt: int = 0) -> str:
     return name[: NAME_MAX - len(suffix)].rstrip("-") + suffix
 
 
+@dataclass
+class Attempt:
+    """One try at showing an event: the steps an earlier, failed try already did are not done again."""
+
+    client: AsyncWebClient
+    done: set[str]
+    fresh: set[str] = field(default_factory=set)
+
+    def did(self, step: str) -> bool:
+        return step in self.done or step in self.fresh
+
+    async def once(self, step: str, action: Callable[[], Awaitable[object]]) -> None:
+        if not self.did(step):
+            await action()
+            self.fresh.add(step)
+
+
 class SlackSink:
     platform = PLATFORM
 
-    def __init__(self, client_for: ClientFor, queries: Queries, places: Places, clock: Clock) -> None:
+    def __init__(self, client_for: ClientFor, queries: Queries, places: Places, clock: Clock,
+                 sends: Sends | None = None) -> None:
         self.client_for, self.queries, self.places, self.clock = client_for, queries, places, clock
+        self.sends = sends or Sends(places.database, PLATFORM)
 
     async def deliver(self, event: ev.Event) -> None:
+        """Show an event; if a step fails, the steps done are kept, and the relay's next try skips them."""
         platform, _, team_id = event.community_id.partition(":")
         if platform != PLATFORM:
             return
-        client = await self.client_for(team_id)
+        key = hashlib.sha256(repr(event).encode()).hexdigest()
+        attempt = Attempt(await self.client_for(team_id), await asyncio.to_thread(self.sends.done, key))
+        try:
+            await self._show(attempt, event)
+        except BaseException:
+            if attempt.fresh:
+                await asyncio.to_thread(self.sends.keep, key, attempt.fresh, self.clock.now())
+            raise
+
+    async def _show(self, attempt: Attempt, event: ev.Event) -> None:
         if isinstance(event, ev.OrderEvent):
-            await self._order_event(client, event)
+            await self._order_event(attempt, event)
         elif isinstance(event, ev.ListingSaved):
             verb = "created" if event.created else "saved"
             state = "takes orders" if event.active else "is paused"
-            await self._dm(client, event.seller_id, f"Listing {event.listing_id} ({event.title}) {verb}: it {state}.")
+            await self._dm(attempt, event.seller_id, f"Listing {event.listing_id} ({event.title}) {verb}: it {state}.")
         elif isinstance(event, ev.WithdrawalRequested | ev.WithdrawalPaid):
-            await self._dm(client, event.seller_id, describe(event))
+            await self._dm(attempt, event.seller_id, describe(event))
         elif isinstance(event, ev.OfferMade):
             text = mentions(describe(event), event.seller_id, event.buyer_id)
-            await self._dm(client, event.buyer_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "ad")])
-            await self._dm(client, event.seller_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "w")])
+            await self._dm(attempt, event.buyer_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "ad")])
+            await self._dm(attempt, event.seller_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "w")])
         elif isinstance(event, ev.OfferClosed):
             for user_id in (event.buyer_id, event.seller_id):
-                await self._dm(client, user_id, describe(event))
+                await self._dm(attempt, user_id, describe(event))
 
-    async def _order_event(self, client: AsyncWebClient, event: ev.OrderEvent) -> None:
+    async def _order_event(self, attempt: Attempt, event: ev.OrderEvent) -> None:
+        client = attempt.client
         order = await asyncio.to_thread(self.queries.order, event.order_id)
         if order is None:
             return
@@ -77,20 +109,22 @@ class SlackSink:
             place = await self._open_channel(client, order)
         text = mentions(describe(event), order.buyer_id, order.seller_id)
         if event.seller_only:
-            await self._dm(client, order.seller_id, text)
+            await self._dm(attempt, order.seller_id, text)
             return
         if place is not None and not place.archived:
-            await client.chat_postMessage(channel=place.channel_id, text=text, blocks=b.update_blocks(text, order.id))
-            await self._show_board(client, order, place)
+            channel = place.channel_id
+            await attempt.once("update", lambda: client.chat_postMessage(
+                channel=channel, text=text, blocks=b.update_blocks(text, order.id)))
+            await self._show_board(attempt, order, place)
         else:
             for user_id in dict.fromkeys((order.buyer_id, order.seller_id)):
-                await self._dm(client, user_id, text)
+                await self._dm(attempt, user_id, text)
         for owed in event.owed:
             where = f" in <#{place.channel_id}>" if place is not None and not place.archived else ""
             note = f"Your turn on order {order.id} ({order.terms.title}){where}: {owed.what}."
             if owed.user_id == order.seller_id and isinstance(event, ev.OrderPlaced | ev.RequirementsSubmitted):
                 note += f" Your net earnings after the community's fee: {money(order.terms.net, order.terms.currency)}."
-            await self._dm(client, owed.user_id, note, self._buttons(order, owed.user_id))
+            await self._dm(attempt, owed.user_id, note, self._buttons(order, owed.user_id), step="owed")
         if order.workspace_done and place is not None and not place.archived:
             await self._archive(client, order.id, place)
 
@@ -105,19 +139,21 @@ class SlackSink:
         by_role = {role: board(order, who, now).buttons for role, who in seen_by.items()}
         return b.board_blocks(shared, by_role)
 
-    async def _show_board(self, client: AsyncWebClient, order: Order, place: Place) -> None:
+    async def _show_board(self, attempt: Attempt, order: Order, place: Place) -> None:
+        """Edit the board in place; the first time, post it and pin it, found at the channel's top."""
+        client = attempt.client
         text = f"Order {order.id}: {order.terms.title}, {order.state.label}, {money(order.terms.total, order.terms.currency)}"
         blocks = self.board_blocks(order)
-        if place.board_ref:
-            await client.chat_update(channel=place.channel_id, ts=place.board_ref, text=text, blocks=blocks)
-            return
-        posted = await client.chat_postMessage(channel=place.channel_id, text=text, blocks=blocks)
-        await asyncio.to_thread(self.places.set_board, order.id, posted["ts"])
-        try:
-            await client.pins_add(channel=place.channel_id, timestamp=posted["ts"])  # found at the channel's top
-        except SlackApiError as error:
-            if error.response.get("error") != "already_pinned":
-                raise
+        board_ref = place.board_ref
+        if board_ref:
+            await client.chat_update(channel=place.channel_id, ts=board_ref, text=text, blocks=blocks)
+        else:
+            posted = await client.chat_postMessage(channel=place.channel_id, text=text, blocks=blocks)
+            board_ref = posted["ts"]
+            await asyncio.to_thread(self.places.set_board, order.id, board_ref)
+            attempt.fresh.add("board")
+        if attempt.did("board"):
+            await attempt.once("pin", lambda: client.pins_add(channel=place.channel_id, timestamp=board_ref))
 
     async def _open_channel(self, client: AsyncWebClient, order: Order) -> Place:
         for attempt in range(5):
@@ -146,12 +182,17 @@ class SlackSink:
                 raise
         await asyncio.to_thread(self.places.set_archived, order_id)
 
-    async def _dm(self, client: AsyncWebClient, user_id: str, text: str, buttons: tuple[BoardButton, ...] = (),
-                  blocks: list[b.Block] | None = None) -> None:
-        dm = await client.conversations_open(users=user_id)
+    async def _dm(self, attempt: Attempt, user_id: str, text: str, buttons: tuple[BoardButton, ...] = (),
+                  blocks: list[b.Block] | None = None, step: str = "dm") -> None:
+        client = attempt.client
         order_id = buttons[0].id.split(":")[2] if buttons else "dm"
-        await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
-                                      blocks=blocks or b.update_blocks(text, order_id, buttons))
+
+        async def send() -> None:
+            dm = await client.conversations_open(users=user_id)
+            await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
+                                          blocks=blocks or b.update_blocks(text, order_id, buttons))
+
+        await attempt.once(f"{step}:{user_id}", send)
 
 
 def mentions(text: str, *user_ids: str) -> str:

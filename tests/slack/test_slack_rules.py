@@ -104,7 +104,7 @@ async def test_rate_limits_are_waited_out_and_nothing_is_lost(world: World) -> N
 
 async def test_a_storm_longer_than_the_client_waits_is_retried_later_by_the_relay(world: World) -> None:
     listing_id = await make_listing(world, questions="")
-    world.slack.rate_limit("conversations.open", times=15, retry_after=0)
+    world.slack.rate_limit("conversations.open", times=11, retry_after=0)
     await world.command(BUYER, f"order {listing_id}", settle=False)
     await world.settle()
     assert world.gig.queries.unsent() > 0, "the event waits for the relay's next attempt"
@@ -112,6 +112,24 @@ async def test_a_storm_longer_than_the_client_waits_is_retried_later_by_the_rela
         await world.settle()
         assert world.gig.queries.unsent() == 0
     assert {"Accept", "Decline"} <= set(labels(world.last_dm(SELLER)))
+
+
+async def test_a_retry_after_a_failure_halfway_posts_nothing_twice(world: World) -> None:
+    listing_id = await make_listing(world, questions="")
+    await world.command(BUYER, f"order {listing_id}")
+    world.slack.rate_limit("pins.add", times=11, retry_after=0)  # more than the client waits out
+    await world.click(SELLER, world.last_dm(SELLER), world.dm_channel(SELLER), "Accept")
+    order_id = world.gig.queries.orders(None, BUYER)[0].id
+    channel = world.order_channel(order_id)
+    assert world.gig.queries.unsent() > 0, "the acceptance waits for the relay's next try"
+    with time_machine.travel(world.gig.clock.now() + timedelta(minutes=1), tick=True):
+        await world.settle()
+    assert world.gig.queries.unsent() == 0
+    texts = [m["text"] for m in world.slack.messages(channel)]
+    assert len([t for t in texts if "accepted: work has started" in t]) == 1, texts
+    assert len([t for t in texts if t.startswith(f"Order {order_id}:")]) == 1, "one board"
+    assert world.board(order_id).get("pinned_to") == [channel]
+    assert len([m for m in world.dm(BUYER) if "deliver" in m["text"]]) <= 1
 
 
 async def test_a_restart_in_the_middle_of_an_order_keeps_its_buttons_working(world: World) -> None:
