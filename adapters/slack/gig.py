@@ -46,8 +46,9 @@ class GigCommands:
         actor: Actor = context["actor"]
         try:
             words = shlex.split(command.get("text") or "")
-        except ValueError:
-            words = ["?"]
+        except ValueError:  # an unclosed quote
+            await respond(text=f"A quote is not closed.\n{HELP}", response_type="ephemeral")
+            return
         name, args = (words[0].lower(), words[1:]) if words else ("help", [])
         handler = getattr(self, f"cmd_{name}", None) if name.isalpha() else None
         try:
