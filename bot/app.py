@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -57,7 +58,6 @@ class Gigroom:
         self.files = LocalFileStore(Path(settings.files_dir))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.relay = OutboxRelay(self.database, [], self.clock.now, self.name)
-        self.uploads = UploadLinks(_secret_key(settings), settings.public_url, self.clock.now)
         self.timers = TimerScheduler(self.engine, self.queries.next_due, timedelta(seconds=settings.sweep_interval),
                                      on_fired=lambda _: self.relay.poke())
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,6 +65,11 @@ class Gigroom:
             self._offset_file = Path(settings.files_dir).parent / "sandbox-clock"
             if self._offset_file.exists():
                 self.sandbox.offset = parse_duration(self._offset_file.read_text().strip() or "0m")
+
+    @functools.cached_property
+    def uploads(self) -> UploadLinks:
+        """Links to the upload page; the secret key is read (or made) only when a platform adapter needs them."""
+        return UploadLinks(_secret_key(self.settings), self.settings.public_url, self.clock.now)
 
     def migrate(self) -> None:
         upgrade(self.database)

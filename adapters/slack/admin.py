@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.export import export_ledger, export_orders
 from adapters.slack import blocks as b
-from adapters.slack.forms import Usage
+from adapters.slack.forms import Usage, request_key
 from adapters.text import money, when
 from core import commands as c
 from core.actor import Actor
@@ -55,7 +55,7 @@ class AdminCommands:
             raise Usage(f"Give `{args[0]}` a value: `/gig admin policy {args[0]} VALUE`.")
         if args:
             await self.runtime.handle(c.SetPolicy(actor=actor, setting=args[0], value=" ".join(args[1:]),
-                                                  key=self.gig.key(body)))
+                                                  key=request_key(body)))
         community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
         assert community is not None
         lines = [f"`{k}`: {v}" for k, v in community.policy.describe().items()]
@@ -90,7 +90,7 @@ class AdminCommands:
         extra = parse_duration(options["--by"]) if "--by" in options else parse_duration("0m")
         refund = _refund(options.get("--refund"), order.terms.currency)
         await self.runtime.handle(c.Resolve(actor=actor, order_id=order.id, resolution=resolution, extra=extra,
-                                            refund=refund, note=note, key=self.gig.key(body)))
+                                            refund=refund, note=note, key=request_key(body)))
         await self._say(respond, f"Order {order.id}: {resolution.value} done", [], "The parties are told.")
 
     async def cmd_refund(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
@@ -104,7 +104,7 @@ class AdminCommands:
             amount, rest = _refund(rest[0], order.terms.currency), rest[1:]
         note = " ".join(rest) or "Refunded by an admin."
         await self.runtime.handle(c.Resolve(actor=actor, order_id=order.id, resolution=Resolution.CANCEL,
-                                            refund=amount, note=note, key=self.gig.key(body)))
+                                            refund=amount, note=note, key=request_key(body)))
         what = "in full" if amount is None else money(amount, order.terms.currency)
         await self._say(respond, f"Order {order.id} cancelled, refunded {what}", [], "The parties are told.")
 
@@ -123,7 +123,7 @@ class AdminCommands:
         if withdrawal is None or withdrawal.community_id != actor.community_id:
             raise Refused(f"There is no withdrawal {args[0]} here.")
         await self.runtime.handle(c.PayWithdrawal(actor=actor, withdrawal_id=withdrawal.id,
-                                                  reference=" ".join(args[1:]), key=self.gig.key(body)))
+                                                  reference=" ".join(args[1:]), key=request_key(body)))
         await self._say(respond, f"Withdrawal {withdrawal.id} marked paid", [],
                         f"{money(withdrawal.amount, withdrawal.currency)} to <@{withdrawal.seller_id}>.")
 

@@ -217,16 +217,13 @@ def offer_blocks(offers: list[Offer], viewer: str) -> list[Block]:
     blocks: list[Block] = []
     for offer in offers[:15]:
         s = offer.service
-        text = (f"*{s.title}* · {money(offer_total(offer), s.currency)} · {s.delivery_days} days · from "
+        total = s.terms(offer.extras, 0).total  # the fee does not change what the buyer pays
+        text = (f"*{s.title}* · {money(total, s.currency)} · {s.delivery_days} days · from "
                 f"{mention(offer.seller_id)} to {mention(offer.buyer_id)}, open until {offer.expires_at:%Y-%m-%d %H:%M} UTC"
                 f"\n{cut(s.description, 500)}\n`{offer.id}`")
         blocks.append(section(text))
         blocks.append(offer_buttons(offer.id, "w" if offer.seller_id == viewer else "ad"))
     return blocks
-
-
-def offer_total(offer: Offer) -> int:
-    return offer.service.price + sum(e.price for e in offer.service.extras if e.code in offer.extras)
 
 
 def offer_buttons(offer_id: str, which: str) -> Block:

@@ -20,7 +20,7 @@ class SlackFiles:
     async def shared_in(self, client: AsyncWebClient, channel_id: str, user_id: str) -> tuple[tuple[str, str], ...]:
         """(file id, label) of the files a person shared in a channel, newest first, at most 10."""
         found = await client.files_list(channel=channel_id, user=user_id, count=10)
-        return tuple((f["id"], f"{f.get('name') or f['id']} ({_size(int(f.get('size') or 0))})")
+        return tuple((f["id"], f"{f.get('name') or f['id']} ({int(f.get('size') or 0):,} bytes)")
                      for f in found.get("files") or [])
 
     async def copy(self, client: AsyncWebClient, shared: dict[str, Any], limit: int) -> FileRef:
@@ -45,10 +45,3 @@ async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     async for chunk in response.content.iter_chunked(CHUNK):
         yield chunk
 
-
-def _size(count: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count:,} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1000  # type: ignore[assignment]
-    return ""

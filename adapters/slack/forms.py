@@ -33,6 +33,13 @@ class Usage(Exception):
     """A slash command that could not be read: the help follows the reason."""
 
 
+def request_key(body: dict[str, Any]) -> str:
+    """The request's own id: a retried request carries the same, so it has one effect."""
+    action = (body.get("actions") or [{}])[0]
+    marker = body.get("trigger_id") or action.get("action_ts") or (body.get("view") or {}).get("id", "")
+    return f"slack:{marker}:{(body.get('view') or {}).get('hash', '')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     key: str  # the block_id and action_id of its input

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks as b
 from adapters.slack.admin import HELP as ADMIN_HELP
 from adapters.slack.admin import AdminCommands
-from adapters.slack.forms import Usage
+from adapters.slack.forms import Usage, request_key
 from adapters.text import money
 from core import commands as c
 from core.actor import Actor
@@ -38,7 +38,6 @@ class GigCommands:
         self.listeners = listeners
         self.runtime = listeners.runtime
         self.admin = AdminCommands(self)
-        self.key = key
 
     async def on_command(self, ack: Any, body: dict[str, Any], command: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient, respond: Any) -> None:
@@ -74,14 +73,12 @@ class GigCommands:
         if not args:
             raise Usage("Which listing? `/gig order LISTING`, with its id from `/gig browse`.")
         outcome = await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=args[0].upper(),
-                                                         extras=tuple(args[1:]), key=key(body)))
+                                                         extras=tuple(args[1:]), key=request_key(body)))
         await self._ask(f"Order {outcome.ref} placed: its board is in your direct messages.", respond)
 
     async def cmd_create(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
-        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=b.listing_modal(None, community.policy.currency if community else "USD"))
+        await client.views_open(trigger_id=body["trigger_id"], view=b.listing_modal(None, await self.listeners.currency(actor)))
 
     async def cmd_edit(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                     respond: Any) -> None:
@@ -91,13 +88,13 @@ class GigCommands:
     async def cmd_pause(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                      respond: Any) -> None:
         listing = await self._my_listing(actor, args)
-        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=False, key=key(body)))
+        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=False, key=request_key(body)))
         await self._ask(f"Listing {listing.id} is paused: it takes no new orders.", respond)
 
     async def cmd_resume(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         listing = await self._my_listing(actor, args)
-        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=True, key=key(body)))
+        await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing.id, active=True, key=request_key(body)))
         await self._ask(f"Listing {listing.id} takes orders again.", respond)
 
     async def _my_listing(self, actor: Actor, args: list[str]) -> Any:
@@ -120,9 +117,7 @@ class GigCommands:
 
     async def cmd_offer(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                         respond: Any) -> None:
-        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=b.offer_modal(community.policy.currency if community else "USD"))
+        await client.views_open(trigger_id=body["trigger_id"], view=b.offer_modal(await self.listeners.currency(actor)))
 
     async def cmd_offers(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                          respond: Any) -> None:
@@ -158,11 +153,10 @@ class GigCommands:
                         respond: Any) -> None:
         if not args:
             raise Usage("How much? `/gig withdraw AMOUNT [CURRENCY]`")
-        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-        currency = (args[1] if len(args) > 1 else community.policy.currency if community else "USD").upper()
+        currency = (args[1] if len(args) > 1 else await self.listeners.currency(actor)).upper()
         amount = parse_amount(args[0], currency)
         outcome = await self.runtime.handle(c.RequestWithdrawal(actor=actor, amount=amount, currency=currency,
-                                                                key=key(body)))
+                                                                key=request_key(body)))
         await self._ask(f"Withdrawal {outcome.ref} of {money(amount, currency)} requested: an admin pays it out.",
                         respond)
 
@@ -176,7 +170,3 @@ class GigCommands:
         except Usage as usage:
             await respond(text=f"{usage}\n{ADMIN_HELP}".strip(), response_type="ephemeral")
 
-
-def key(body: dict[str, Any]) -> str:
-    """A slash command's own id: Slack sends a retried command with the same trigger id."""
-    return f"slack:{body.get('trigger_id', '')}"

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -19,7 +20,17 @@ from adapters.db.places import Places
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
 from adapters.slack.files import SlackFiles
-from adapters.slack.forms import DRAFT_FILES, FORMS, SHARED, Extra, FieldError, Form, Values, requirements_form
+from adapters.slack.forms import (
+    DRAFT_FILES,
+    FORMS,
+    SHARED,
+    Extra,
+    FieldError,
+    Form,
+    Values,
+    request_key,
+    requirements_form,
+)
 from adapters.slack.gig import GigCommands
 from adapters.slack.guard import guarded
 from adapters.slack.home import home_view
@@ -93,6 +104,11 @@ class SlackListeners:
             context["actor"] = Actor(community_id, user_id)
         await next()
 
+    async def currency(self, actor: Actor) -> str:
+        """The currency of the actor's community: new listings and offers are priced in it."""
+        community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
+        return community.policy.currency if community else "USD"
+
     async def as_admin(self, actor: Actor, client: AsyncWebClient) -> Actor:
         """The actor, an admin when Slack says they administer the workspace or the settings name them."""
         if actor.is_admin:
@@ -132,7 +148,7 @@ class SlackListeners:
     async def _act(self, action: Action, order: Order, actor: Actor, body: dict[str, Any], client: AsyncWebClient,
                    respond: Any) -> None:
         if action in DIRECT:
-            await self.runtime.handle(DIRECT[action](actor=actor, order_id=order.id, key=_key(body)))
+            await self.runtime.handle(DIRECT[action](actor=actor, order_id=order.id, key=request_key(body)))
         elif action is Action.DOWNLOAD_INVOICE:
             await self._send_invoice(order, actor, client, body, respond)
         else:
@@ -188,7 +204,7 @@ class SlackListeners:
         await ack()
         actor: Actor = context["actor"]
         try:
-            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=action.get("value", ""), key=_key(body)))
+            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=action.get("value", ""), key=request_key(body)))
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
 
@@ -210,12 +226,12 @@ class SlackListeners:
         if shared:  # copying files can take longer than Slack waits for the ack: say so, copy, then answer
             await ack(response_action="update", view=b.modal(form.title, form.submit, [b.section(
                 "Copying your files into gigroom…")], callback_id="gig:busy"))
-            error = await self._submit(form, actor, order, values, shared, client, _key(body))
+            error = await self._submit(form, actor, order, values, shared, client, request_key(body))
             done = error[1] if error else "Done: the order's channel has the update."
             await client.views_update(view_id=view["id"], view=b.modal(form.title, "Close", [b.section(done)],
                                                                        callback_id="gig:done"))
             return
-        error = await self._submit(form, actor, order, values, [], client, _key(body))
+        error = await self._submit(form, actor, order, values, [], client, request_key(body))
         if error:
             await ack(response_action="errors", errors={_error_block(form, error): error[1]})
         else:
@@ -239,44 +255,36 @@ class SlackListeners:
             return "", refusal.reason
         return None
 
-    async def on_listing(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
-                         client: AsyncWebClient) -> None:
-        actor: Actor = context["actor"]
-        values = read_values(view)
+    async def on_listing(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
         listing_id = view.get("private_metadata") or ""
-        try:
-            community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-            currency = community.policy.currency if community else "USD"
-            service = listing_service(values, currency)
+
+        def command(actor: Actor, service: Service, values: Values) -> c.Command:
             if listing_id:
-                await self.runtime.handle(c.UpdateListing(actor=actor, listing_id=listing_id, service=service,
-                                                          key=_key(body)))
-            else:
-                await self.runtime.handle(c.CreateListing(actor=actor, service=service, key=_key(body)))
-        except FieldError as error:
-            await ack(response_action="errors", errors={error.block_id: error.message})
-            return
-        except Refused as refusal:
-            await ack(response_action="errors", errors={_listing_block(refusal.reason): refusal.reason})
-            return
-        await ack()
+                return c.UpdateListing(actor=actor, listing_id=listing_id, service=service, key=request_key(body))
+            return c.CreateListing(actor=actor, service=service, key=request_key(body))
+
+        await self._service_form(ack, view, context["actor"], command)
 
     async def on_offer(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
-        actor: Actor = context["actor"]
+        def command(actor: Actor, service: Service, values: Values) -> c.Command:
+            if not values.text("buyer"):
+                raise FieldError("buyer", "Choose the buyer this offer is for.")
+            return c.MakeOffer(actor=actor, buyer_id=values.text("buyer"), service=service, key=request_key(body))
+
+        await self._service_form(ack, view, context["actor"], command, _offer_block)
+
+    async def _service_form(self, ack: Any, view: dict[str, Any], actor: Actor,
+                            command: Callable[[Actor, Service, Values], c.Command],
+                            blame: Callable[[str], str] | None = None) -> None:
+        """A listing's or an offer's modal: its service read and its command run before the ack, errors in it."""
         values = read_values(view)
         try:
-            buyer = values.text("buyer")
-            if not buyer:
-                raise FieldError("buyer", "Choose the buyer this offer is for.")
-            community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
-            service = listing_service(values, community.policy.currency if community else "USD")
-            await self.runtime.handle(c.MakeOffer(actor=actor, buyer_id=buyer, service=service, key=_key(body)))
+            await self.runtime.handle(command(actor, listing_service(values, await self.currency(actor)), values))
         except FieldError as error:
             await ack(response_action="errors", errors={error.block_id: error.message})
             return
         except Refused as refusal:
-            block = "buyer" if "buyer" in refusal.reason.lower() else _listing_block(refusal.reason)
-            await ack(response_action="errors", errors={block: refusal.reason})
+            await ack(response_action="errors", errors={(blame or _listing_block)(refusal.reason): refusal.reason})
             return
         await ack()
 
@@ -287,10 +295,10 @@ class SlackListeners:
         _, _, which, offer_id = (action.get("action_id", "") + ":::").split(":")[:4]
         try:
             if which == "w":
-                await self.runtime.handle(c.WithdrawOffer(actor=actor, offer_id=offer_id, key=_key(body)))
+                await self.runtime.handle(c.WithdrawOffer(actor=actor, offer_id=offer_id, key=request_key(body)))
             elif which in ("a", "d"):
                 outcome = await self.runtime.handle(c.AnswerOffer(actor=actor, offer_id=offer_id, accept=which == "a",
-                                                                  key=_key(body)))
+                                                                  key=request_key(body)))
                 if which == "a":
                     await self.tell(body, client, actor, f"Order {outcome.ref} placed from offer {offer_id}.", respond)
             else:
@@ -350,7 +358,7 @@ class SlackListeners:
 def earnings_text(order: Order) -> str:
     t, cur = order.terms, order.terms.currency
     lines = [f"*Your earnings on order {order.id}* (only you see this)",
-             f"Order total {money(t.total, cur)}, the community's fee {money(t.total - t.net, cur)}: "
+             f"Order total {money(t.total, cur)}, the community's fee {money(t.fee, cur)}: "
              f"your forecast net earnings are *{money(t.net, cur)}*."]
     if order.pending and order.clears_at:
         lines.append(f"{money(order.pending, cur)} is clearing: available on {order.clears_at:%Y-%m-%d %H:%M} UTC.")
@@ -372,13 +380,6 @@ def _reopen_draft(form: Form, order: Order) -> tuple[tuple[tuple[str, str], ...]
     return options, {"description": draft.description, "links": "\n".join(draft.links), "options": ticked}
 
 
-def _key(body: dict[str, Any]) -> str:
-    """The request's own id: a retried request carries the same, so it has one effect."""
-    action = (body.get("actions") or [{}])[0]
-    marker = body.get("trigger_id") or action.get("action_ts") or (body.get("view") or {}).get("id", "")
-    return f"slack:{marker}:{(body.get('view') or {}).get('hash', '')}"
-
-
 def _error_block(form: Form, error: tuple[str, str]) -> str:
     block_id, _ = error
     if block_id:
@@ -388,6 +389,10 @@ def _error_block(form: Form, error: tuple[str, str]) -> str:
 
 _LISTING_WORDS = {"price": "price", "title": "title", "delivery": "delivery_days", "deliveries": "deliveries",
                   "description": "description", "extra": "extras", "question": "questions"}
+
+
+def _offer_block(reason: str) -> str:
+    return "buyer" if "buyer" in reason.lower() else _listing_block(reason)
 
 
 def _listing_block(reason: str) -> str:

@@ -61,10 +61,9 @@ class Attempt:
 class SlackSink:
     platform = PLATFORM
 
-    def __init__(self, client_for: ClientFor, queries: Queries, places: Places, clock: Clock,
-                 sends: Sends | None = None) -> None:
+    def __init__(self, client_for: ClientFor, queries: Queries, places: Places, clock: Clock) -> None:
         self.client_for, self.queries, self.places, self.clock = client_for, queries, places, clock
-        self.sends = sends or Sends(places.database, PLATFORM)
+        self.sends = Sends(places.database, PLATFORM)
 
     async def deliver(self, event: ev.Event) -> None:
         """Show an event; if a step fails, the steps done are kept, and the relay's next try skips them."""
