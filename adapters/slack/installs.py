@@ -127,14 +127,16 @@ class BotTokens:
 
     def __init__(self, store: AsyncInstallationStore, api_url: str = DEFAULT_API_URL) -> None:
         self.store, self.api_url = store, api_url
-        self._clients: dict[str, AsyncWebClient] = {}
+        self._clients: dict[str, AsyncWebClient] = {}  # team id -> the client of its current bot token
 
     async def client_for(self, team_id: str) -> AsyncWebClient:
+        """The workspace's bot token is looked up each time, so an uninstall or a reinstall is seen at once."""
+        bot = await self.store.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            self.forget(team_id)
+            raise NotInstalled(team_id)
         client = self._clients.get(team_id)
-        if client is None:
-            bot = await self.store.async_find_bot(enterprise_id=None, team_id=team_id)
-            if bot is None or not bot.bot_token:
-                raise NotInstalled(team_id)
+        if client is None or client.token != bot.bot_token:
             client = self._clients[team_id] = slack_client(bot.bot_token, self.api_url)
         return client
 

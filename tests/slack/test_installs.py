@@ -1,6 +1,7 @@
 """The OAuth install in many workspaces, over HTTP, with the installations kept in gigroom's database."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -174,3 +175,14 @@ def test_the_manifest_parses_with_gig_its_only_command() -> None:
                                        whole["settings"]["interactivity"]["request_url"],
                                        whole["features"]["slash_commands"][0]["url"])} == {SLACK_EVENTS}
     assert set(slack_metadata().tables) == {INSTALLATIONS, BOTS, STATES}
+
+
+async def test_a_reinstall_with_a_new_token_is_used_at_once(site: Site) -> None:
+    from slack_sdk.oauth.installation_store import Bot
+
+    await site.install("T1")
+    assert (await site.tokens.client_for("T1")).token == "xoxb-t1"
+    await site.tokens.store.async_save_bot(Bot(app_id=site.slack.app_id, enterprise_id=None, team_id="T1",
+                                               bot_token="xoxb-t1-new", bot_id="BT1", bot_user_id="UBOT1",
+                                               installed_at=time.time() + 1))
+    assert (await site.tokens.client_for("T1")).token == "xoxb-t1-new", "no restart, no forget(), needed"
