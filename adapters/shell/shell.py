@@ -429,6 +429,23 @@ class Shell:
     async def _advance(self, args: Namespace) -> None:
         self.out(self.runtime.advance(args.duration))
 
+    async def _sample_file(self, args: Namespace) -> None:
+        """A file to deliver when trying gigroom out, so a session can be pasted as it is; never overwrites one."""
+        path = Path(args.path).expanduser()
+        if path.exists():
+            self.out(f"There is a file at {path} already: it is used as it is.")
+            return
+        if not 0 < args.bytes <= 100_000_000:
+            raise ShellError("a sample file is from 1 byte to 100,000,000 bytes")
+        line = f"gigroom sample file {path.name}\n".encode()
+        data = (line * (args.bytes // len(line) + 1))[: args.bytes]
+        try:
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(path.write_bytes, data)
+        except OSError as error:
+            raise ShellError(f"can't write {path}: {error.strerror}") from None
+        self.out(f"Wrote {path} ({len(data):,} bytes) to deliver.")
+
 
 # How to take each of the board's buttons in the shell: the board lists them, one per line.
 COMMANDS: dict[Action, str] = {

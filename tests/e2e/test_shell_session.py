@@ -1,6 +1,7 @@
 """The terminal shell, run as a person runs it: `gigroom shell --sandbox < script`."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,73 @@ def test_gigroom_run_with_no_platform_opens_the_shell_on_a_sqlite_file(workdir: 
 def test_advancing_the_clock_is_refused_outside_the_sandbox(workdir: Path) -> None:
     done = gigroom(workdir, "shell", stdin="advance 5d\n")
     assert "✗ Only the sandbox shell (gigroom shell --sandbox) can move the clock." in done.stdout
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def readme_session() -> str:
+    """The README's example session: its one ```gig block, exactly as a reader would paste it."""
+    blocks = re.findall(r"^```gig\n(.*?)^```", README.read_text(), re.S | re.M)
+    assert len(blocks) == 1, "the README has one example session, in a ```gig block"
+    return blocks[0]
+
+
+def test_the_readmes_session_pasted_into_the_sandbox_runs_with_no_refusal(tmp_path: Path) -> None:
+    done = gigroom(tmp_path, "shell", "--sandbox", "--strict", stdin=readme_session())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✗" not in done.stdout
+    for expected in ("Requirements:", "What is your brand called? Acme Bakery", "→ accept O",
+                     "The final work is released", "✉ to sam: The buyer tipped 5.00 USD",
+                     "was paid out, reference bank transfer 1"):
+        assert expected in done.stdout, f"missing {expected!r} in:\n{done.stdout}"
+    assert (tmp_path / "data" / "try" / "invoice.pdf").read_bytes().startswith(b"%PDF")
+    assert len(list((tmp_path / "data" / "try" / "received").iterdir())) == 2
+
+
+def test_every_relative_link_in_the_readme_resolves_in_a_clone() -> None:
+    text = README.read_text()
+    headings = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                for h in re.findall(r"^#+ (.+)$", text, re.M)}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        if path:
+            assert (README.parent / path).resolve().is_file(), f"README links to {target}, not in the repository"
+            assert (README.parent / path).resolve().is_relative_to(README.parent), f"{target} leaves the repository"
+        elif anchor:
+            assert anchor in headings, f"README links to #{anchor}, which is no heading"
+
+
+def test_a_failed_line_never_rebinds_at_order(workdir: Path) -> None:
+    script = ('as sam\nlisting "Logo" 50 3\nas bea\norder @listing\nboard O0000000\nboard @order\n')
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    assert "✗ There is no order O0000000 here." in done.stdout
+    assert done.stdout.count("┌ Order O") == 1, done.stdout
+    assert "no order O0000000" not in done.stdout.split("board @order", 1)[1]
+
+
+def test_a_refusal_names_the_shell_flag_that_fixes_it(workdir: Path) -> None:
+    script = ('as sam\nlisting "Logo" 50 3\nas bea\norder @listing\nas sam\naccept @order\n'
+              'deliver @order "Concepts"\ndeliver @order "Concepts" --no-file\n')
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    assert "✗ No file is attached: confirm with --no-file, or attach one with --file PATH." in done.stdout
+    assert "Delivery 1 of order" in done.stdout
+
+
+def test_the_board_lists_each_button_with_its_shell_command(workdir: Path) -> None:
+    script = 'as sam\nlisting "Logo" 50 3 --deliveries 1\nas bea\norder @listing\nas sam\nboard @order\n'
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    order_id = re.search(r"Order (O\w{7}) placed", done.stdout).group(1)  # type: ignore[union-attr]
+    assert re.search(rf"│ \[Accept\] +→ accept {order_id}$", done.stdout, re.M), done.stdout
+    assert re.search(rf"│ \[Decline\] +→ decline {order_id}", done.stdout, re.M)
+    assert "1 delivery ·" in gigroom(workdir, "shell", "--sandbox", stdin="listings\n").stdout
+
+
+def test_the_requester_of_a_cancellation_is_shown_how_to_withdraw_it(workdir: Path) -> None:
+    script = ('as sam\nlisting "Logo" 50 3\nas bea\norder @listing\nas sam\naccept @order\n'
+              'as bea\nask-cancel @order "Plans changed"\nboard @order\n')
+    done = gigroom(workdir, "shell", "--sandbox", "--strict", stdin=script)
+    assert done.returncode == 0, done.stdout
+    assert re.search(r"\[Withdraw cancellation request\] +→ answer-cancel O\w{7} no", done.stdout), done.stdout
