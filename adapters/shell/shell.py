@@ -512,8 +512,14 @@ def _extra(text: str, currency: str) -> Extra:
         raise ShellError(str(error)) from None
 
 
-async def stdin_lines(interactive: bool, prompt: Callable[[], str]) -> AsyncIterator[str]:
-    """Lines from the terminal (with a prompt) or from a script on standard input."""
+async def stdin_lines(interactive: bool, prompt: Callable[[], str], history: Path | None = None) -> AsyncIterator[str]:
+    """Lines from the terminal (with a prompt, line editing and `history`) or from a script on standard input."""
+    if interactive and history is not None and sys.stdout.isatty():
+        from adapters.shell.terminal import terminal_lines  # only a person at a terminal needs prompt_toolkit
+
+        async for line in terminal_lines(prompt, history):
+            yield line
+        return
     while True:
         try:
             if interactive:
