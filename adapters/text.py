@@ -9,7 +9,7 @@ from core.durations import format_duration
 from core.lifecycle import Role
 from core.money import format_amount
 from core.order_parts import Delivery, FinalWorkHow, Resolution
-from core.views import Board
+from core.views import Board, BoardButton
 
 E = TypeVar("E", bound=ev.Event)
 _RENDERERS: dict[type[ev.Event], Callable[[Any], str]] = {}
@@ -270,7 +270,8 @@ def _paid(e: ev.WithdrawalPaid) -> str:
     return f"Withdrawal {e.withdrawal_id} of {money(e.amount, e.currency)} to {e.seller_id} was paid out{ref}."
 
 
-def board_lines(board: Board) -> list[str]:
+def board_lines(board: Board, command: Callable[[BoardButton], str] | None = None) -> list[str]:
+    """The board as text; with `command`, each button on its own line with how to take it (the shell's command)."""
     lines = [f"┌ Order {board.order_id}: {board.title}",
              f"│ Status: {board.status}" + (f" · {board.countdown}" if board.countdown else ""),
              f"│ Buyer: {board.buyer_id} · Seller: {board.seller_id}",
@@ -280,11 +281,19 @@ def board_lines(board: Board) -> list[str]:
     if board.net is not None:
         lines.append(f"│ Your forecast net earnings: {board.net}")
     lines.append(f"│ Deliveries: {board.deliveries_used} used, {board.deliveries_left} left · Licence: {board.licence}")
+    if board.answers:
+        lines.append("│ Requirements:")
+        lines += [f"│   {question} {answer}" for question, answer in board.answers]
     lines += [f"│ {note}" for note in board.notes]
     for delivery in board.deliveries:
         kind = "final work" if delivery.final_work else delivery.kind.value
         lines.append(f"│ Delivery {delivery.number} ({kind}, {when(delivery.at)}):")
         lines += ["│ " + line for line in delivery_lines(delivery)]
+    if command is not None and board.buttons:
+        width = max(len(b.label) for b in board.buttons) + 2
+        lines += [f"│ {f'[{b.label}]'.ljust(width)} → {command(b)}" for b in board.buttons]
+        lines.append("└")
+        return lines
     buttons = " ".join(f"[{b.label}]" for b in board.buttons)
     lines.append(f"└ {buttons}" if buttons else "└ (nothing for you to do here now)")
     return lines

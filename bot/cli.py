@@ -146,7 +146,8 @@ async def _shell(settings: Settings, user: str | None, sandbox: bool, strict: bo
     if interactive:
         await gig.start()
     try:
-        return await terminal.run(stdin_lines(interactive, lambda: terminal.prompt), echo=not interactive)
+        history = Path(settings.files_dir).parent / "shell-history"
+        return await terminal.run(stdin_lines(interactive, lambda: terminal.prompt, history), echo=not interactive)
     finally:
         await gig.stop()
 

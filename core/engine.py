@@ -234,7 +234,7 @@ def _update_listing(ctx: Context, cmd: c.UpdateListing) -> str:
 def _make_offer(ctx: Context, cmd: c.MakeOffer) -> str:
     uow, now = ctx.uow, ctx.now
     if cmd.buyer_id == cmd.actor.user_id:
-        raise Refused("A custom offer goes to someone else: you can't make one to yourself.")
+        raise Refused("A custom offer goes to someone else: you can't make one to yourself.", field="buyer_id")
     community = _community(uow, cmd.actor.community_id)
     service = _priced(cmd.service, uow, cmd.actor)
     terms = service.terms(cmd.extras, community.policy.fee_bps)

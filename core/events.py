@@ -24,10 +24,18 @@ class OrderEvent(Event):
     state: OrderState
     owed: tuple[Owed, ...] = ()  # who owes the next action now, and what: each gets a direct message
     seller_only: ClassVar[bool] = False  # the seller's own business (a draft): never shown to the buyer
+    # who is told directly too, besides the workspace update: news for them that asks no action (owed does that)
+    direct_to: ClassVar[frozenset[Role]] = frozenset()
 
     @property
     def owed_by(self) -> tuple[str, ...]:
         return tuple(o.user_id for o in self.owed)
+
+    @property
+    def direct_ids(self) -> tuple[str, ...]:
+        """The user ids that `direct_to` names for this order."""
+        ids = {Role.BUYER: self.buyer_id, Role.SELLER: self.seller_id}
+        return tuple(dict.fromkeys(ids[r] for r in (Role.BUYER, Role.SELLER) if r in self.direct_to))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -140,6 +148,7 @@ class ModificationRequested(OrderEvent):
 class ReviewExtended(OrderEvent):
     extra: timedelta
     review_ends_at: datetime
+    direct_to: ClassVar[frozenset[Role]] = frozenset({Role.SELLER})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -214,6 +223,7 @@ class TipSent(OrderEvent):
     amount: int
     fee: int
     currency: str
+    direct_to: ClassVar[frozenset[Role]] = frozenset({Role.SELLER})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -78,12 +78,13 @@ class Rule:
     verb: str
     button: str = ""  # the board's label; empty when the action has no button
     while_paused: bool = False
+    requester_button: str = ""  # the label seen by whoever made the request this action answers, if it differs
 
 
 def _rule(action: Action, roles: str, sources: frozenset[OrderState] | set[OrderState], targets: set[OrderState],
-          verb: str, button: str = "", while_paused: bool = False) -> Rule:
+          verb: str, button: str = "", while_paused: bool = False, requester_button: str = "") -> Rule:
     return Rule(action, frozenset(Role(r) for r in roles.split()), frozenset(sources), frozenset(targets),
-                verb, button, while_paused)
+                verb, button, while_paused, requester_button)
 
 
 B, SE, A, T = "buyer", "seller", "admin", "timer"
@@ -109,7 +110,7 @@ RULES: tuple[Rule, ...] = (
     _rule(Action.LEAVE_REVIEW, B, {S.ACCEPTED, S.COMPLETED}, set(), "leave a review", "Leave review"),
     _rule(Action.RESPOND_TO_REVIEW, SE, {S.ACCEPTED, S.COMPLETED}, set(), "respond to the review", "Respond to review"),
     _rule(Action.REQUEST_CANCELLATION, f"{B} {SE}", {S.IN_PROGRESS, S.DELIVERED}, set(), "ask to cancel", "Ask to cancel"),
-    _rule(Action.ANSWER_CANCELLATION, f"{B} {SE}", {S.IN_PROGRESS, S.DELIVERED}, {S.CANCELLED}, "answer the cancellation request", "Answer cancellation"),
+    _rule(Action.ANSWER_CANCELLATION, f"{B} {SE}", {S.IN_PROGRESS, S.DELIVERED}, {S.CANCELLED}, "answer the cancellation request", "Answer cancellation", requester_button="Withdraw cancellation request"),
     _rule(Action.AUTO_CANCEL, T, {S.IN_PROGRESS, S.DELIVERED}, {S.CANCELLED}, "cancel the order"),
     _rule(Action.CANCEL_LATE, B, {S.IN_PROGRESS}, {S.CANCELLED}, "cancel the late order", "Cancel late order"),
     _rule(Action.TIP, B, {S.COMPLETED}, set(), "tip the seller", "Tip"),

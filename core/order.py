@@ -30,6 +30,7 @@ from core.order_parts import (
 )
 from core.policy import Policy, ReviewWindow
 from core.terms import MAX_TEXT, Terms
+from core.words import plural
 
 S = OrderState
 MAX_LINKS = 20
@@ -139,6 +140,12 @@ class Order:
         condition = _CONDITIONS.get(action)
         return condition is None or condition(self, role, now) is None
 
+    def requester(self, action: Action) -> Role | None:
+        """Who made the pending request that `action` answers: answering one's own request withdraws it."""
+        if action is Action.ANSWER_CANCELLATION and self.cancellation:
+            return self.cancellation.by
+        return None
+
     def _require(self, action: Action, role: Role, now: datetime) -> None:
         condition = _CONDITIONS.get(action)
         reason = condition(self, role, now) if condition else None
@@ -211,7 +218,8 @@ class Order:
         self._act(Action.SUBMIT_REQUIREMENTS, actor, now)
         questions = self.terms.questions
         if len(answers) != len(questions) or any(not a.strip() for a in answers):
-            raise Refused(f"Answer all {len(questions)} requirement questions: " + " / ".join(questions))
+            raise Refused(f"Answer {plural(len(questions), 'requirement question', every=True)}: " + " / ".join(questions),
+                          field="answers")
         for answer in answers:
             _text_limit(answer, "An answer")
         self.answers = tuple(Answer(q, a.strip()) for q, a in zip(questions, answers, strict=True))
@@ -427,7 +435,7 @@ class Order:
             held = self.terms.total if self.state is S.ACCEPTED else self.escrow
             refund = held if refund is None else refund
             if not 0 <= refund <= held:
-                raise Refused(f"The refund is between 0 and {format_amount(held, self.terms.currency)}.")
+                raise Refused(f"The refund is between 0 and {format_amount(held, self.terms.currency)}.", field="refund")
             refunded = refund
         elif resolution is Resolution.COMPLETE and self.state not in WORKING:
             raise Refused(f"Only an order in progress, delivered or accepted can be completed; "
@@ -556,7 +564,7 @@ class Order:
         """A delivery from what was given, or from the saved draft for whatever was not."""
         if from_draft:
             if not self.draft:
-                raise Refused("There is no saved draft to deliver.")
+                raise Refused("There is no saved draft to deliver.", field="from_draft")
             description = description or self.draft.description
             files, links = files or self.draft.files, links or self.draft.links
             kind = kind or self.draft.kind
@@ -566,7 +574,8 @@ class Order:
         _text_limit(description, "A description")
         self._check_files(files, links)
         if not files and not confirm_no_file:
-            raise Refused("No file is attached. Confirm that this delivery has no file, or attach one.")
+            raise Refused("No file is attached.", field="confirm_no_file",
+                          fix="Confirm that this delivery has no file, or attach one.")
         return Delivery(len(self.deliveries) + 1, description.strip(), files, links, kind, now, final_work)
 
     def _check_files(self, files: tuple[FileRef, ...], links: tuple[str, ...]) -> None:
@@ -575,11 +584,11 @@ class Order:
             raise Refused(f"A delivery holds at most {MAX_FILES} files and {MAX_LINKS} links.")
         for f in files:
             if f.size > limit:
-                raise Refused(f"'{f.name}' is {f.size:,} bytes: one file may be up to {limit:,} bytes. "
-                              "Share a link to it instead.")
+                raise Refused(f"'{f.name}' is {f.size:,} bytes: one file may be up to {limit:,} bytes.",
+                              field="links", fix="Share a link to it instead.")
         for link in links:
             if not link.startswith(("https://", "http://")) or len(link) > 2000 or " " in link:
-                raise Refused(f"'{link[:80]}' is not a web link: links start with https://.")
+                raise Refused(f"'{link[:80]}' is not a web link: links start with https://.", field="links")
 
     def _close_time_request(self, approve: bool, automatic: bool, now: datetime) -> None:
         assert self.time_request and self.due_at
@@ -689,7 +698,7 @@ class Order:
 
     def _extend(self, extra: timedelta, now: datetime) -> None:
         if extra <= timedelta(0):
-            raise Refused("Say by how long to extend, such as 2d or 12h.")
+            raise Refused("Say by how long to extend, such as 2d or 12h.", field="extra")
         if extra > MAX_DURATION:
             raise Refused(f"An extension is at most {format_duration(MAX_DURATION)}.")
         if self.problem:
@@ -744,7 +753,8 @@ def _has_problem(order: Order, role: Role, now: datetime) -> str | None:
 def _deliveries_left(order: Order, role: Role, now: datetime) -> str | None:
     if order.deliveries_left > 0:
         return None
-    return (f"All {order.terms.deliveries} deliveries of order {order.id} are used: accept the delivery, "
+    used = plural(order.terms.deliveries, "delivery", "deliveries", every=True).capitalize()
+    return (f"{used} of order {order.id} {'is' if order.terms.deliveries == 1 else 'are'} used: accept the delivery, "
             "or report a problem.")
 
 

@@ -46,25 +46,25 @@ class Service:
     def checked(self) -> "Service":
         title, description = self.title.strip(), self.description.strip()
         if not title:
-            raise Refused("A listing needs a title.")
+            raise Refused("A listing needs a title.", field="title")
         if len(title) > MAX_TITLE:
-            raise Refused(f"A title is at most {MAX_TITLE} characters; this one has {len(title)}.")
+            raise Refused(f"A title is at most {MAX_TITLE} characters; this one has {len(title)}.", field="title")
         if len(description) > MAX_TEXT:
-            raise Refused(f"A description is at most {MAX_TEXT} characters.")
+            raise Refused(f"A description is at most {MAX_TEXT} characters.", field="description")
         if self.price <= 0:
-            raise Refused("The price must be more than zero.")
+            raise Refused("The price must be more than zero.", field="price")
         if self.price > MAX_AMOUNT or any(extra.price > MAX_AMOUNT for extra in self.extras):
-            raise Refused("A price is more than gigroom handles in one amount.")
+            raise Refused("A price is more than gigroom handles in one amount.", field="price")
         if not 1 <= self.delivery_days <= 365:
-            raise Refused("Delivery time is from 1 to 365 days.")
+            raise Refused("Delivery time is from 1 to 365 days.", field="delivery_days")
         if not 1 <= self.deliveries <= 100:
-            raise Refused("The number of deliveries allowed is from 1 to 100.")
+            raise Refused("The number of deliveries allowed is from 1 to 100.", field="deliveries")
         codes = [extra.code for extra in self.extras]
         if len(set(codes)) != len(codes):
-            raise Refused("Two extras have the same code.")
+            raise Refused("Two extras have the same code.", field="extras")
         for extra in self.extras:
             if extra.price < 0 or not extra.code or not extra.name:
-                raise Refused(f"The extra '{extra.code}' needs a code, a name and a price of zero or more.")
+                raise Refused(f"The extra '{extra.code}' needs a code, a name and a price of zero or more.", field="extras")
         questions = tuple(q.strip() for q in self.questions if q.strip())
         return replace(self, title=title, description=description, questions=questions)
 
@@ -74,7 +74,7 @@ class Service:
         unknown = [code for code in chosen if code not in by_code]
         if unknown:
             offered = ", ".join(by_code) or "none"
-            raise Refused(f"No extra called {', '.join(unknown)} on this listing (extras: {offered}).")
+            raise Refused(f"No extra called {', '.join(unknown)} on this listing (extras: {offered}).", field="extras")
         extras = [by_code[code] for code in dict.fromkeys(chosen)]
         items = (LineItem(self.title, self.price), *(LineItem(e.name, e.price) for e in extras))
         return Terms(

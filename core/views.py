@@ -6,7 +6,7 @@ from datetime import datetime
 from core.actor import Actor
 from core.buttons import Button
 from core.durations import format_duration
-from core.lifecycle import RULES, Action, OrderState, Role
+from core.lifecycle import RULES, Action, OrderState, Role, Rule
 from core.money import format_amount
 from core.order import Order
 from core.order_parts import Delivery
@@ -41,6 +41,7 @@ class Board:
     notes: tuple[str, ...]
     deliveries: tuple[Delivery, ...]
     buttons: tuple[BoardButton, ...]
+    answers: tuple[tuple[str, str], ...] = ()  # the requirements: each question and the buyer's answer
 
 
 def board(order: Order, viewer: Actor, now: datetime) -> Board:
@@ -57,9 +58,16 @@ def board(order: Order, viewer: Actor, now: datetime) -> Board:
         deliveries_used=order.deliveries_used, deliveries_left=order.deliveries_left,
         licence=order.terms.licence, nda=order.terms.nda, notes=notes(order, roles),
         deliveries=visible_deliveries(order, roles),
-        buttons=tuple(BoardButton(r.action, r.button, Button(r.action, order.id).encode())
+        buttons=tuple(BoardButton(r.action, _label(order, r, roles), Button(r.action, order.id).encode())
                       for r in RULES if r.button and order.can(r.action, viewer, now)),
+        answers=tuple((a.question, a.answer) for a in order.answers) if roles else (),
     )
+
+
+def _label(order: Order, rule: Rule, roles: frozenset[Role]) -> str:
+    """The button's label for this viewer: whoever made the request it answers sees the requester's label."""
+    requester = order.requester(rule.action)
+    return rule.requester_button if rule.requester_button and requester in roles else rule.button
 
 
 def status(order: Order) -> str:

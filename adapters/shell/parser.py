@@ -154,6 +154,9 @@ def build() -> dict[str, argparse.ArgumentParser]:
     p.add_argument("withdrawal")
     p.add_argument("reference", nargs="?", default="")
     cmd("advance", "sandbox only: move the clock forward").add_argument("duration")
+    p = cmd("sample-file", "write a made-up file to try a delivery with (an existing file is left as it is)")
+    p.add_argument("path")
+    p.add_argument("--bytes", type=int, default=20_000, help="its size")
     cmd("quit", "leave the shell")
     return parsers
 

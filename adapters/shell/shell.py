@@ -20,17 +20,19 @@ from adapters.terms_text import parse_extra
 from adapters.text import board_lines, describe, money, when
 from core import commands as c
 from core.actor import Actor
+from core.buttons import decode
 from core.durations import parse_duration
 from core.engine import Outcome, with_admin
 from core.errors import Refused
 from core.events import Event, OrderEvent
-from core.lifecycle import Role
+from core.lifecycle import RULE, Action, Role
 from core.money import parse_amount
 from core.order import Order
 from core.order_parts import DeliveryKind, FileRef, Resolution
 from core.ports import Clock, FileTooLarge
 from core.terms import Extra, Service
-from core.views import board, visible_deliveries
+from core.views import BoardButton, board, visible_deliveries
+from core.words import plural
 
 PLATFORM = "shell"
 
@@ -69,6 +71,8 @@ class Shell:
         tag = f"[{event.order_id}] " if isinstance(event, OrderEvent) else ""
         self.out(f"📣 {tag}{describe(event)}")
         if isinstance(event, OrderEvent):
+            for user_id in event.direct_ids:
+                self.out(f"   ✉ to {user_id}: {describe(event)}")
             for owed in event.owed:
                 self.out(f"   ✉ to {owed.user_id}: your turn on order {event.order_id}: {owed.what}.")
 
@@ -100,14 +104,14 @@ class Shell:
             if parsed is None:
                 return True
             name, args = parsed
-            for field in ("order", "listing", "offer", "withdrawal"):
-                self._remember(getattr(args, field, None))
             if name == "quit":
                 return False
             await getattr(self, "_" + name.replace("-", "_"))(args)
+            for field in ("order", "listing", "offer", "withdrawal"):  # only a line that worked moves @order & co
+                self._remember(getattr(args, field, None))
         except (Refused, ShellError) as refusal:
             self.failures += 1
-            self.out(f"✗ {refusal.reason if isinstance(refusal, Refused) else refusal}")
+            self.out(f"✗ {refused(refusal) if isinstance(refusal, Refused) else refusal}")
         await self.runtime.settle()
         return True
 
@@ -191,7 +195,7 @@ class Shell:
             s = item.service
             paused = "" if item.active else " (paused)"
             self.out(f"{item.id}  {s.title}{paused} · {money(s.price, s.currency)} · {s.delivery_days}d · "
-                     f"{s.deliveries} deliveries · by {item.seller_id}")
+                     f"{plural(s.deliveries, 'delivery', 'deliveries')} · by {item.seller_id}")
             for extra in s.extras:
                 self.out(f"    extra {extra.code}: {extra.name} +{money(extra.price, s.currency)}")
             for question in s.questions:
@@ -242,7 +246,7 @@ class Shell:
 
     async def _board(self, args: Namespace) -> None:
         order = self._find(args.order)
-        for line in board_lines(board(order, self._admin(), self.runtime.clock.now())):
+        for line in board_lines(board(order, self._admin(), self.runtime.clock.now()), shell_command):
             self.out(line)
 
     async def _history(self, args: Namespace) -> None:
@@ -366,7 +370,7 @@ class Shell:
                 copied += 1
         if order.final_work and not order.final_work_released and not roles & {Role.SELLER, Role.ADMIN}:
             self.out("The final work is released once you leave a review and flame rating.")
-        self.out(f"{copied} file(s) copied.")
+        self.out(f"{plural(copied, 'file')} copied.")
 
     # ---- money ---------------------------------------------------------------------------------------------
     async def _balance(self, args: Namespace) -> None:
@@ -425,6 +429,76 @@ class Shell:
     async def _advance(self, args: Namespace) -> None:
         self.out(self.runtime.advance(args.duration))
 
+    async def _sample_file(self, args: Namespace) -> None:
+        """A file to deliver when trying gigroom out, so a session can be pasted as it is; never overwrites one."""
+        path = Path(args.path).expanduser()
+        if path.exists():
+            self.out(f"There is a file at {path} already: it is used as it is.")
+            return
+        if not 0 < args.bytes <= 100_000_000:
+            raise ShellError("a sample file is from 1 byte to 100,000,000 bytes")
+        line = f"gigroom sample file {path.name}\n".encode()
+        data = (line * (args.bytes // len(line) + 1))[: args.bytes]
+        try:
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(path.write_bytes, data)
+        except OSError as error:
+            raise ShellError(f"can't write {path}: {error.strerror}") from None
+        self.out(f"Wrote {path} ({len(data):,} bytes) to deliver.")
+
+
+# How to take each of the board's buttons in the shell: the board lists them, one per line.
+COMMANDS: dict[Action, str] = {
+    Action.SUBMIT_REQUIREMENTS: 'requirements {order} "ANSWER" ... (one per question)',
+    Action.CANCEL: 'cancel {order} ["REASON"]',
+    Action.ACCEPT_ORDER: "accept {order}",
+    Action.DECLINE_ORDER: 'decline {order} ["REASON"]',
+    Action.DELIVER: 'deliver {order} "DESCRIPTION" --file PATH (or --link URL, or --no-file)',
+    Action.REQUEST_TIME: 'more-time {order} 2d "REASON"',
+    Action.ANSWER_TIME: "answer-time {order} yes|no",
+    Action.REPORT_PROBLEM: 'problem {order} "WHAT IS WRONG"',
+    Action.WITHDRAW_PROBLEM: "withdraw-problem {order}",
+    Action.ACCEPT_DELIVERY: "accept-delivery {order}",
+    Action.REQUEST_MODIFICATION: 'modify {order} "WHAT SHOULD CHANGE"',
+    Action.EXTEND_REVIEW: "extend-review {order} 1d",
+    Action.SEND_FINAL_WORK: 'final-work {order} "DESCRIPTION" --file PATH (or --link URL, or --no-file)',
+    Action.ALREADY_SENT: "already-sent {order}",
+    Action.LEAVE_REVIEW: 'review {order} 1-5 "YOUR REVIEW"',
+    Action.RESPOND_TO_REVIEW: 'respond {order} "YOUR RESPONSE"',
+    Action.REQUEST_CANCELLATION: 'ask-cancel {order} "REASON"',
+    Action.ANSWER_CANCELLATION: "answer-cancel {order} yes|no",
+    Action.CANCEL_LATE: "cancel-late {order}",
+    Action.TIP: "tip {order} AMOUNT",
+    Action.DOWNLOAD_INVOICE: "invoice {order} [PATH]",
+}
+WITHDRAW_OWN_REQUEST = "answer-cancel {order} no"
+
+# How to fix a refusal in the shell, by the command field the core names: the flag, not the form's words.
+FIXES: dict[str, str] = {
+    "confirm_no_file": "confirm with --no-file, or attach one with --file PATH",
+    "from_draft": "there is nothing for --draft to take: describe the delivery instead",
+    "links": "share a link to it instead, with --link URL",
+    "refund": "give a refund in that range with --refund AMOUNT, or none for a full refund",
+    "extra": "give the length with --by, such as --by 2d",
+    "deliveries": "set it with --deliveries N",
+    "extras": "an extra is given with --extra",
+}
+
+
+def shell_command(button: BoardButton) -> str:
+    """The shell line that takes a board's button."""
+    order_id = decode(button.id).order_id
+    rule = RULE[button.action]
+    template = WITHDRAW_OWN_REQUEST if rule.requester_button and button.label == rule.requester_button \
+        else COMMANDS[button.action]
+    return template.format(order=order_id)
+
+
+def refused(refusal: Refused) -> str:
+    """A refusal as the shell says it: where the core names the field at fault, the shell names its flag."""
+    fix = FIXES.get(refusal.field)
+    return f"{refusal.what.rstrip('.')}: {fix}." if fix else refusal.reason
+
 
 def _refund(text: str, currency: str) -> int:
     """A refund amount: zero is allowed here (the seller keeps everything)."""
@@ -438,8 +512,14 @@ def _extra(text: str, currency: str) -> Extra:
         raise ShellError(str(error)) from None
 
 
-async def stdin_lines(interactive: bool, prompt: Callable[[], str]) -> AsyncIterator[str]:
-    """Lines from the terminal (with a prompt) or from a script on standard input."""
+async def stdin_lines(interactive: bool, prompt: Callable[[], str], history: Path | None = None) -> AsyncIterator[str]:
+    """Lines from the terminal (with a prompt, line editing and `history`) or from a script on standard input."""
+    if interactive and history is not None and sys.stdout.isatty():
+        from adapters.shell.terminal import terminal_lines  # only a person at a terminal needs prompt_toolkit
+
+        async for line in terminal_lines(prompt, history):
+            yield line
+        return
     while True:
         try:
             if interactive:

@@ -16,6 +16,7 @@ from core.durations import parse_duration
 from core.errors import Refused
 from core.money import parse_amount
 from core.order_parts import Resolution
+from core.words import plural
 
 if TYPE_CHECKING:
     from adapters.slack.gig import GigCommands
@@ -137,8 +138,8 @@ class AdminCommands:
         name = f"{table}-{actor.community_id.replace(':', '-')}.{'csv' if fmt == 'csv' else 'jsonl'}"
         dm = await client.conversations_open(users=actor.user_id)
         await client.files_upload_v2(channel=dm["channel"]["id"], content=data, filename=name,
-                                     title=f"{count} {table} row(s)")
-        await self._say(respond, f"{count} {table} row(s) exported", [], "The file is in your direct messages.")
+                                     title=plural(count, f"{table} row"))
+        await self._say(respond, f"{plural(count, f'{table} row')} exported", [], "The file is in your direct messages.")
 
     def _export_text(self, community_id: str, table: str, fmt: str) -> tuple[bytes, int]:
         out = io.StringIO(newline="")

@@ -12,6 +12,7 @@ from core.lifecycle import Action, Role
 from core.order_parts import Delivery
 from core.terms import Listing, Offer
 from core.views import Board, BoardButton
+from core.words import plural
 
 Block = dict[str, Any]
 LISTING_CALLBACK = "gig:listing"
@@ -90,15 +91,18 @@ def board_blocks(board: Board, by_role: dict[Role, tuple[BoardButton, ...]], sho
     ]
     if show_net and board.net is not None:
         blocks.append(context(f"Your net earnings after the community's fee: *{board.net}* (only you see this)"))
+    if board.answers:
+        blocks.append(section("*Requirements*\n" + "\n".join(f"• {cut(q, 300)} {cut(a, 1200)}" for q, a in board.answers)))
     for delivery in board.deliveries[-3:]:
         blocks.append(section(_delivery_text(delivery)))
     if board.notes:
         blocks.append(context(*board.notes))
-    shared = set.intersection(*({x.action for x in buttons} for buttons in by_role.values())) if by_role else set()
-    rows = [(f"*{role.value.capitalize()}:*", role.value, [x for x in buttons if x.action not in shared])
+    # a button both parties have with the same label is shown once; a label that differs by viewer, in each row
+    shared = set.intersection(*({(x.action, x.label) for x in buttons} for buttons in by_role.values())) if by_role else set()
+    rows = [(f"*{role.value.capitalize()}:*", role.value, [x for x in buttons if (x.action, x.label) not in shared])
             for role, buttons in by_role.items()]
     everyone = next(iter(by_role.values()), ())
-    rows.append(("*Buyer and seller:*", "both", [x for x in everyone if x.action in shared]))
+    rows.append(("*Buyer and seller:*", "both", [x for x in everyone if (x.action, x.label) in shared]))
     for label, key, buttons in rows:
         elements = [button(x.label, x.id, style=_style(x.action)) for x in buttons]
         if key == Role.SELLER.value:
@@ -133,8 +137,8 @@ def listing_blocks(listings: list[Listing], viewer: str) -> list[Block]:
     for listing in listings[:15]:
         s = listing.service
         extras = "".join(f"\n   + {e.name} ({money(e.price, s.currency)})" for e in s.extras)
-        text = (f"*{s.title}* · {money(s.price, s.currency)} · {s.delivery_days} days · {s.deliveries} "
-                f"{'delivery' if s.deliveries == 1 else 'deliveries'} · by {mention(listing.seller_id)}\n"
+        text = (f"*{s.title}* · {money(s.price, s.currency)} · {plural(s.delivery_days, 'day')} · "
+                f"{plural(s.deliveries, 'delivery', 'deliveries')} · by {mention(listing.seller_id)}\n"
                 f"{cut(s.description, 500)}{extras}\n`{listing.id}`")
         if not listing.active:
             text += " · paused"
@@ -218,7 +222,7 @@ def offer_blocks(offers: list[Offer], viewer: str) -> list[Block]:
     for offer in offers[:15]:
         s = offer.service
         total = s.terms(offer.extras, 0).total  # the fee does not change what the buyer pays
-        text = (f"*{s.title}* · {money(total, s.currency)} · {s.delivery_days} days · from "
+        text = (f"*{s.title}* · {money(total, s.currency)} · {plural(s.delivery_days, 'day')} · from "
                 f"{mention(offer.seller_id)} to {mention(offer.buyer_id)}, open until {offer.expires_at:%Y-%m-%d %H:%M} UTC"
                 f"\n{cut(s.description, 500)}\n`{offer.id}`")
         blocks.append(section(text))

@@ -48,6 +48,7 @@ from core.order import Order
 from core.order_parts import DeliveryKind
 from core.ports import Clock, FileTooLarge
 from core.terms import Service
+from core.words import plural
 
 log = logging.getLogger(__name__)
 ADMIN_CHECK_SECONDS = 300  # how long Slack's word on who administers the workspace is trusted
@@ -252,7 +253,7 @@ class SlackListeners:
         except FileTooLarge as error:
             return "files", str(error)
         except Refused as refusal:
-            return "", refusal.reason
+            return _refusal_block(form, refusal), refusal.reason
         return None
 
     async def on_listing(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -275,7 +276,7 @@ class SlackListeners:
 
     async def _service_form(self, ack: Any, view: dict[str, Any], actor: Actor,
                             command: Callable[[Actor, Service, Values], c.Command],
-                            blame: Callable[[str], str] | None = None) -> None:
+                            blame: Callable[[Refused], str] | None = None) -> None:
         """A listing's or an offer's modal: its service read and its command run before the ack, errors in it."""
         values = read_values(view)
         try:
@@ -284,7 +285,7 @@ class SlackListeners:
             await ack(response_action="errors", errors={error.block_id: error.message})
             return
         except Refused as refusal:
-            await ack(response_action="errors", errors={(blame or _listing_block)(refusal.reason): refusal.reason})
+            await ack(response_action="errors", errors={(blame or _listing_block)(refusal): refusal.reason})
             return
         await ack()
 
@@ -375,7 +376,7 @@ def _reopen_draft(form: Form, order: Order) -> tuple[tuple[tuple[str, str], ...]
         return options, {}
     ticked = ["final"] if draft.kind is DeliveryKind.FINAL else []
     if draft.files:
-        options = ((DRAFT_FILES, f"Keep the saved draft's {len(draft.files)} file(s)"), *options)
+        options = ((DRAFT_FILES, f"Keep the saved draft's {plural(len(draft.files), 'file')}"), *options)
         ticked.append(DRAFT_FILES)
     return options, {"description": draft.description, "links": "\n".join(draft.links), "options": ticked}
 
@@ -387,17 +388,25 @@ def _error_block(form: Form, error: tuple[str, str]) -> str:
     return next((f.key for f in form.fields if f.kind != "files"), form.fields[0].key)
 
 
-_LISTING_WORDS = {"price": "price", "title": "title", "delivery": "delivery_days", "deliveries": "deliveries",
-                  "description": "description", "extra": "extras", "question": "questions"}
+_FORM_INPUTS = {"confirm_no_file": "options", "from_draft": "options"}  # the command's field -> the modal's input
 
 
-def _offer_block(reason: str) -> str:
-    return "buyer" if "buyer" in reason.lower() else _listing_block(reason)
+def _refusal_block(form: Form, refusal: Refused) -> str:
+    """The modal's input that fixes a refusal, from the field the core names; "" when the form has none."""
+    key = _FORM_INPUTS.get(refusal.field, refusal.field)
+    return key if any(f.key == key for f in form.fields) else ""
 
 
-def _listing_block(reason: str) -> str:
-    lowered = reason.lower()
-    return next((block for word, block in _LISTING_WORDS.items() if word in lowered), "title")
+_LISTING_BLOCKS = {"title", "description", "price", "delivery_days", "deliveries", "extras", "questions", "licence"}
+
+
+def _offer_block(refusal: Refused) -> str:
+    return "buyer" if refusal.field == "buyer_id" else _listing_block(refusal)
+
+
+def _listing_block(refusal: Refused) -> str:
+    """The modal's input that fixes a refusal: the core names the field, no words are matched."""
+    return refusal.field if refusal.field in _LISTING_BLOCKS else "title"
 
 
 def read_values(view: dict[str, Any]) -> Values:

@@ -115,6 +115,8 @@ class SlackSink:
             await attempt.once("update", lambda: client.chat_postMessage(
                 channel=channel, text=text, blocks=b.update_blocks(text, order.id)))
             await self._show_board(attempt, order, place)
+            for user_id in event.direct_ids:  # news for them: a direct message too, as the event says
+                await self._dm(attempt, user_id, text, step="direct")
         else:
             for user_id in dict.fromkeys((order.buyer_id, order.seller_id)):
                 await self._dm(attempt, user_id, text)

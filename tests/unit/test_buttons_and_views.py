@@ -6,6 +6,7 @@ import pytest
 
 from core.actor import Actor
 from core.buttons import MAX_LENGTH, Button, decode
+from core.errors import Refused
 from core.lifecycle import RULES, Action, OrderState
 from core.order import Order
 from core.order_parts import DeliveryKind, TimerKind
@@ -98,3 +99,55 @@ def test_every_button_on_a_board_names_a_rule_of_the_lifecycle_table() -> None:
     order = placed()
     assert {b.action for b in board(order, SELLER, NOW).buttons} <= with_buttons
     assert OrderState.AWAITING_ACCEPTANCE is order.state
+
+
+def test_the_requirements_answers_are_on_the_board_while_the_seller_decides() -> None:
+    order = placed()
+    assert order.state is OrderState.AWAITING_ACCEPTANCE
+    question = SERVICE.questions[0]
+    assert board(order, SELLER, NOW).answers == ((question, "Acme"),)
+    assert board(order, BUYER, NOW).answers == ((question, "Acme"),), "the buyer sees what they answered"
+    assert board(order, ADMIN, NOW).answers == ((question, "Acme"),)
+    assert board(order, STRANGER, NOW).answers == ()
+
+
+def test_the_requester_of_a_cancellation_sees_withdraw_cancellation_request_and_the_other_side_answers() -> None:
+    order = placed()
+    order.accept(SELLER, NOW)
+    order.request_cancellation(BUYER, "Plans changed", NOW)
+    assert "Withdraw cancellation request" in labels(order, BUYER)
+    assert "Answer cancellation" not in labels(order, BUYER)
+    assert "Answer cancellation" in labels(order, SELLER)
+    assert "Withdraw cancellation request" not in labels(order, SELLER)
+
+
+def test_counts_are_written_in_the_singular_for_one() -> None:
+    from core.words import plural
+    assert plural(1, "delivery", "deliveries") == "1 delivery"
+    assert plural(2, "delivery", "deliveries") == "2 deliveries"
+    assert plural(1, "requirement question", every=True) == "the requirement question"
+    assert plural(3, "requirement question", every=True) == "all 3 requirement questions"
+    order = Order.place("O7K2P9QX", BUYER, "sam", SERVICE.terms((), 1000), Policy(), NOW)
+    with pytest.raises(Refused, match=r"^Answer the requirement question: "):
+        order.submit_requirements(BUYER, (), NOW)
+
+
+def test_a_refusal_names_the_field_that_fixes_it_and_the_shell_names_its_flag() -> None:
+    from adapters.shell.shell import refused
+    order = placed()
+    order.accept(SELLER, NOW)
+    with pytest.raises(Refused) as caught:
+        order.deliver(SELLER, "Concepts", (), (), DeliveryKind.PREVIEW, False, NOW)
+    assert caught.value.field == "confirm_no_file"
+    assert caught.value.reason == "No file is attached. Confirm that this delivery has no file, or attach one."
+    assert refused(caught.value) == "No file is attached: confirm with --no-file, or attach one with --file PATH."
+
+
+def test_every_board_button_has_a_shell_command_the_shell_can_read() -> None:
+    from adapters.shell.parser import PARSERS
+    from adapters.shell.shell import COMMANDS, WITHDRAW_OWN_REQUEST
+    for rule in RULES:
+        if rule.button:
+            assert rule.action in COMMANDS, f"no shell command for the button {rule.button!r}"
+    for template in (*COMMANDS.values(), WITHDRAW_OWN_REQUEST):
+        assert template.split()[0] in PARSERS
