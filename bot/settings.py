@@ -1,10 +1,9 @@
 """Settings from the environment and `.env`: gigroom's own prefixed GIGROOM_, the rest by their usual names."""
 
 from pathlib import Path
-
 from typing import Annotated
 
-from pydantic import AliasChoices, AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 

@@ -133,7 +133,8 @@ def _one_line(done: Any, code: int, *named: str) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert all(name in lines[0] for name in named), lines[0]
-    assert "Traceback" not in done.output and done.exception is None or isinstance(done.exception, SystemExit)
+    assert "Traceback" not in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
 
 
 @pytest.mark.parametrize(("args", "named"), [
