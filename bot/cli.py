@@ -3,14 +3,21 @@
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from typer._click import exceptions as click  # typer vendors its own click: its exception classes
+from typer.core import TyperGroup
 
 from adapters.export import export_ledger, export_orders
 from adapters.shell.shell import Shell, stdin_lines
@@ -21,14 +28,88 @@ from core import commands as c
 from core.actor import Actor
 from core.durations import parse_duration
 from core.errors import Refused
+from core.lifecycle import OrderState
 from core.money import parse_amount
 from core.order import Order
 from core.order_parts import Resolution
 from core.views import board
 
-app = typer.Typer(help="gigroom: a freelance marketplace's orders, run inside Slack, Discord or a terminal.",
-                  no_args_is_help=True, add_completion=False)
 OPERATOR = "operator"
+USAGE, REFUSED = 2, 1  # exit codes: the command line or a setting is wrong / gigroom looked and said no
+_opened: dict[str, str] = {}  # the database URL of this run, to name it when it fails
+
+
+class OneLineErrors(TyperGroup):
+    """Every command, including ones added later, ends in one line on stderr when something is wrong, never a
+    traceback: usage errors and bad settings exit 2, refusals, missing files and database problems exit 1."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.NoArgsIsHelpError as shown:
+            shown.show()
+            code = shown.exit_code
+        except click.UsageError as error:
+            path = error.ctx.command_path if error.ctx else "gigroom"
+            _line(f"{path}: {error.format_message()} (see `{path} -h`)")
+            code = USAGE
+        except click.ClickException as error:
+            _line(error.format_message())
+            code = error.exit_code
+        except typer.Abort:
+            _line("Aborted.")
+            code = REFUSED
+        except ValidationError as error:
+            for problem in error.errors():
+                name = Settings.env_name(str(problem["loc"][0])) if problem["loc"] else "a setting"
+                _line(f"{name}={problem['input']!s} (environment or .env) is refused: "
+                      f"{problem['msg'][0].lower()}{problem['msg'][1:]}. See .env.example.")
+            code = USAGE
+        except Refused as refusal:
+            _line(refusal.reason)
+            code = REFUSED
+        except (DBAPIError, sqlite3.Error) as error:
+            _line(_database_problem(error, _opened.get("url", "")))
+            code = REFUSED
+        except OSError as error:
+            _line(f"{error.filename or 'gigroom'}: {error.strerror or error}.")
+            code = REFUSED
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _line(message: str) -> None:
+    typer.secho(" ".join(message.replace("Value error, ", "").split()), fg=typer.colors.RED, err=True)
+
+
+def _database_problem(error: Exception, url: str) -> str:
+    """One line naming the database and what to do, from a driver's error."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] if str(error).strip() else "failed"
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return f"The database failed: {reason}. Check DATABASE_URL."
+    if parsed.get_backend_name() != "sqlite":
+        return (f"Cannot use the database at {parsed.render_as_string(hide_password=True)}: {reason}. "
+                f"Check DATABASE_URL and that the database server is running.")
+    path = Path(parsed.database or "")
+    lowered = reason.lower()
+    if "not a database" in lowered:
+        return (f"{path} is not a gigroom database (it is damaged, or another kind of file): restore it from a backup "
+                f"or set DATABASE_URL to another file.")
+    if "readonly" in lowered or "read-only" in lowered:
+        return (f"{path} is read-only: gigroom writes to the file and beside it, in {path.parent}; give the user "
+                f"running gigroom write access to both.")
+    if "unable to open" in lowered:
+        return f"Cannot open {path}: check that {path.parent} exists and that gigroom may read and write it."
+    return f"The database at {path} failed: {reason}."
+
+
+app = typer.Typer(help="gigroom: a freelance marketplace's orders, run inside Slack, Discord or a terminal.",
+                  no_args_is_help=True, add_completion=False, cls=OneLineErrors,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 
 
 def _settings(sandbox: bool = False) -> Settings:
@@ -38,17 +119,39 @@ def _settings(sandbox: bool = False) -> Settings:
         data = Path("data/sandbox")
         settings = settings.model_copy(update={"files_dir": data / "files",
                                                "database_url": f"sqlite:///{data / 'gigroom.db'}"})
+    _opened["url"] = settings.database_url
     return settings
 
 
 @contextmanager
-def _gigroom(settings: Settings | None = None) -> Iterator[Gigroom]:
-    gig = Gigroom(settings or _settings())
+def _gigroom(settings: Settings | None = None, create: bool = False) -> Iterator[Gigroom]:
+    """The operator's commands use the database that `gigroom migrate` or `gigroom run` made; only those create it,
+    so that a mistyped DATABASE_URL says so instead of reporting 0 orders from a new empty file."""
+    settings = settings or _settings()
+    if not create:
+        _require_database(settings.database_url)
+    gig = Gigroom(settings)
     gig.migrate()
     try:
         yield gig
     finally:
         gig.database.dispose()
+
+
+def _require_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.is_file():
+            _fail(f"There is no database at {path}: run `gigroom migrate` or `gigroom run` first "
+                  f"(or set DATABASE_URL to the database gigroom runs on).")
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except Refused as refusal:
+        raise typer.BadParameter(refusal.reason) from refusal
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -155,24 +258,25 @@ async def _shell(settings: Settings, user: str | None, sandbox: bool, strict: bo
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (gigroom also does this at every start)."""
-    with _gigroom() as gig:
+    with _gigroom(create=True) as gig:
         typer.echo(f"The database at {gig.database.writer.url.render_as_string()} is up to date.")
 
 
 orders_app = typer.Typer(help="Orders, for operators at the server.", no_args_is_help=True)
+States = StrEnum("States", {s.value: s.value for s in OrderState})  # type: ignore[misc]  # choices for --state
 app.add_typer(orders_app, name="orders")
 
 
 @orders_app.command("list")
 def orders_list(
     community: Annotated[str | None, typer.Option(help="a community id, such as slack:T0123")] = None,
-    state: Annotated[str | None, typer.Option(help="only orders in this state, such as in_progress")] = None,
+    state: Annotated[States | None, typer.Option(help="only orders in this state")] = None,
     user: Annotated[str | None, typer.Option(help="only orders this user buys or sells")] = None,
-    limit: int = 200,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 200,
 ) -> None:
     """List orders, newest first."""
     with _gigroom() as gig:
-        found = gig.queries.orders(community, user, state, limit=limit)
+        found = gig.queries.orders(community, user, state.value if state else None, limit=limit)
         for order in found:
             paused = " (paused)" if order.problem else ""
             typer.echo(f"{order.id}  {order.community_id}  {order.state.label}{paused}  "
@@ -215,16 +319,21 @@ class Outcome(StrEnum):
 def resolve(
     order_id: str,
     outcome: Outcome,
-    by: Annotated[str, typer.Option(help="with extend: how long, such as 2d")] = "",
+    by: Annotated[timedelta | None, typer.Option(parser=_duration, metavar="DURATION",
+                                                 help="with extend: how long, such as 2d")] = None,
     refund: Annotated[str | None, typer.Option(help="with cancel: the refund; a full refund by default")] = None,
     note: Annotated[str, typer.Option(help="a note the parties see")] = "",
 ) -> None:
     """Resolve an order as an admin: resume, extend, cancel with a refund, or complete."""
+    if outcome is Outcome.extend and by is None:
+        raise typer.BadParameter("say how long, such as --by 2d", param_hint="'--by'")
+    if refund is not None and not refund.strip():
+        raise typer.BadParameter("an amount, such as 20 or 12.50", param_hint="the refund")
     with _gigroom() as gig:
         order = _order(gig, order_id)
         amount = None if refund is None else (0 if not refund.strip().strip("0.") else
                                               _amount(refund, order.terms.currency))
-        extra = parse_duration(by) if by else parse_duration("0m")
+        extra = by or timedelta(0)
         _handle(gig, c.Resolve(actor=_operator(order), order_id=order.id, resolution=Resolution(outcome.value),
                                extra=extra, refund=amount, note=note))
         typer.echo(f"Order {order.id}: {outcome.value} done.")
@@ -286,6 +395,8 @@ def export(
     community: Annotated[str | None, typer.Option(help="one community only")] = None,
 ) -> None:
     """Export orders or the ledger as CSV or JSON lines."""
+    if out is not None and not out.parent.is_dir():
+        _fail(f"Cannot write {out}: there is no folder {out.parent}.")
     with _gigroom() as gig:
         stream = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
         try:

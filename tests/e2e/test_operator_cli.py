@@ -3,9 +3,15 @@
 import csv
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from adapters.db.connect import Database
@@ -119,3 +125,116 @@ def test_run_on_slack_without_a_signing_secret_or_app_token_says_which_to_set(
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     done = cli.invoke(app, ["run"])
     assert done.exit_code == 2 and "SLACK_SIGNING_SECRET" in done.output
+
+
+def _one_line(done: Any, code: int, *named: str) -> None:
+    """The rule of items 12 and 13: a non-zero exit, one line on stderr naming what is wrong, no traceback."""
+    assert done.exit_code == code, done.output
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert all(name in lines[0] for name in named), lines[0]
+    assert "Traceback" not in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["resolve", "O0000000", "extend", "--by", "abc"], ["--by", "'abc' is not a duration"]),
+    (["resolve", "O0000000", "extend"], ["--by"]),
+    (["resolve", "O0000000", "bogus"], ["outcome", "'bogus'"]),
+    (["orders", "list", "--state", "bogus"], ["--state", "'bogus'"]),
+    (["orders", "list", "--limit", "-1"], ["--limit"]),
+    (["orders", "list", "--limit", "many"], ["--limit"]),
+    (["orders", "list", "--bogus"], ["--bogus"]),
+    (["orders", "show"], ["order_id"]),
+    (["export", "accounts"], ["'accounts'"]),
+    (["export", "orders", "--format", "xml"], ["--format", "'xml'"]),
+    (["refund", "O0000000", "--amount", " "], ["refund"]),
+    (["payout"], ["withdrawal_id"]),
+    (["bogus"], ["bogus"]),
+])
+def test_a_bad_command_line_is_one_line_naming_the_flag_and_exits_2(cli: CliRunner, sqlite_market: Market,
+                                                                    args: list[str], named: list[str]) -> None:
+    _one_line(cli.invoke(app, args), 2, *named)
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["orders", "show", "O0000000"], ["There is no order O0000000."]),
+    (["resolve", "O0000000", "resume"], ["There is no order O0000000."]),
+    (["refund", "O0000000"], ["There is no order O0000000."]),
+    (["payout", "W0000000"], ["There is no withdrawal W0000000."]),
+    (["export", "orders", "--out", "/missing/dir/x.csv"], ["/missing/dir/x.csv", "no folder /missing/dir"]),
+])
+def test_a_refusal_is_one_line_and_exits_1(cli: CliRunner, sqlite_market: Market, args: list[str],
+                                           named: list[str]) -> None:
+    _one_line(cli.invoke(app, args), 1, *named)
+
+
+@pytest.mark.parametrize("amount", ["abc", "-5", "1e9"])
+def test_an_amount_the_core_refuses_is_one_line(cli: CliRunner, sqlite_market: Market, amount: str) -> None:
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    _one_line(cli.invoke(app, ["refund", order_id, "--amount", amount]), 1)
+    assert sqlite_market.get(order_id).state is OrderState.IN_PROGRESS
+
+
+@pytest.mark.parametrize("args", [["-h"], ["orders", "-h"], ["orders", "list", "-h"], ["resolve", "-h"],
+                                  ["export", "-h"], ["withdrawals", "list", "-h"]])
+def test_every_command_takes_dash_h_for_help(cli: CliRunner, args: list[str]) -> None:
+    done = cli.invoke(app, args)
+    assert done.exit_code == 0 and "Usage:" in done.output
+
+
+@pytest.mark.parametrize("args", [["orders", "list"], ["orders", "show", "O0000000"], ["problems"],
+                                  ["withdrawals", "list"], ["export", "orders"], ["resolve", "O0000000", "resume"],
+                                  ["payout", "W0000000"]])
+def test_a_read_command_never_creates_a_missing_database(cli: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    missing = tmp_path / "typo" / "gigroom.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+    _one_line(cli.invoke(app, args), 1, f"There is no database at {missing}", "gigroom migrate")
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_corrupt_database_file_is_one_line_naming_it(cli: CliRunner, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_text("this is not a database, it is a shopping list\n" * 100)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{bad}")
+    _one_line(cli.invoke(app, ["problems"]), 1, str(bad), "not a gigroom database", "backup")
+
+
+def test_an_unreachable_postgresql_is_one_line_hiding_the_password(cli: CliRunner,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://gig:s3cret@127.0.0.1:1/gigroom")
+    done = cli.invoke(app, ["orders", "list"])
+    _one_line(done, 1, "gig:***@127.0.0.1:1/gigroom", "DATABASE_URL")
+    assert "s3cret" not in done.output
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("GIGROOM_WEB_PORT", "abc"), ("GIGROOM_WEB_PORT", "70000"), ("GIGROOM_WEB_PORT", "-1"),
+    ("GIGROOM_SWEEP_INTERVAL", "-1"), ("GIGROOM_SWEEP_INTERVAL", "0"), ("GIGROOM_RELAY_INTERVAL", "-5"),
+    ("GIGROOM_SQLITE_SYNCHRONOUS", "OFF"), ("GIGROOM_LOG_LEVEL", "LOUD"), ("GIGROOM_PUBLIC_URL", "localhost:8080"),
+    ("SLACK_API_URL", "slack.com/api"), ("GIGROOM_SHELL_USER", ""),
+])
+def test_a_bad_setting_is_one_line_naming_it(cli: CliRunner, sqlite_market: Market, tmp_path: Path,
+                                             setting: str, value: str) -> None:
+    (tmp_path / ".env").write_text(f"{setting}={value}\n")  # the cli fixture runs in tmp_path, where .env is read
+    _one_line(cli.invoke(app, ["orders", "list"]), 2, f"{setting}={value}", ".env")
+
+
+def test_a_read_only_database_is_one_line_naming_it(tmp_path: Path, sqlite_db: Database,
+                                                   sqlite_market: Market) -> None:
+    """As the real `gigroom` program, run without root's right to write read-only files (root ignores chmod)."""
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        pytest.skip("root writes read-only files unless setpriv drops that capability")
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    path = Path(make_url(sqlite_db.url).database or "")
+    sqlite_db.dispose()
+    os.chmod(path, 0o444)
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
+    gigroom = Path(sys.executable).with_name("gigroom")
+    done = subprocess.run([*drop, str(gigroom), "refund", order_id], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "DATABASE_URL": sqlite_db.url}, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert str(path) in lines[0] and "read-only" in lines[0]
