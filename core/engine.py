@@ -12,7 +12,7 @@ from core.actor import Actor, Owed
 from core.community import Community, Withdrawal, WithdrawalState
 from core.errors import Conflict, NotFound, Refused
 from core.ids import new_id, normalise
-from core.money import check_currency, format_amount
+from core.money import check_amount, check_currency, format_amount
 from core.order import Order
 from core.policy import Policy
 from core.ports import Clock, DueTimer, UnitOfWork
@@ -302,6 +302,7 @@ def _request_withdrawal(ctx: Context, cmd: c.RequestWithdrawal) -> str:
     seller = cmd.actor.user_id
     if cmd.amount <= 0:
         raise Refused("A withdrawal must be more than zero.")
+    check_amount(cmd.amount, currency, community.policy.max_amount, "A withdrawal")
     have = uow.ledger.balance(community.id, ledger.available(seller), currency, lock=True)
     if cmd.amount > have:
         raise Refused(f"You have {format_amount(have, currency)} available to withdraw: "
@@ -341,7 +342,20 @@ def _priced(service: Any, uow: UnitOfWork, actor: Actor) -> Any:
     """The service checked, in the community's currency unless it names its own."""
     community = _community(uow, actor.community_id)
     currency = check_currency(service.currency or community.policy.currency)
-    return replace(service, currency=currency).checked()
+    checked = replace(service, currency=currency).checked()
+    limit = community.policy.max_amount
+    check_amount(checked.price, currency, limit, "A price")
+    for extra in checked.extras:
+        check_amount(extra.price, currency, limit, f"The extra '{extra.code}'")
+    return checked
+
+
+def _tip(ctx: Context, cmd: c.Tip) -> str:
+    """A tip is bounded by the community's maximum in force now, not the one frozen into the order."""
+    order = uow_order(ctx.uow, cmd.actor, cmd.order_id)
+    check_amount(cmd.amount, order.terms.currency, _community(ctx.uow, cmd.actor.community_id).policy.max_amount,
+                 "A tip")
+    return _on_order(lambda o, cmd, now: o.tip(cmd.actor, cmd.amount, now))(ctx, cmd)
 
 
 def _listing(uow: UnitOfWork, actor: Actor, listing_id: str) -> Listing:
@@ -402,7 +416,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.RequestCancellation: _on_order(lambda o, cmd, now: o.request_cancellation(cmd.actor, cmd.reason, now)),
     c.AnswerCancellation: _on_order(lambda o, cmd, now: o.answer_cancellation(cmd.actor, cmd.agree, now)),
     c.CancelLateOrder: _on_order(lambda o, cmd, now: o.cancel_late(cmd.actor, now)),
-    c.Tip: _on_order(lambda o, cmd, now: o.tip(cmd.actor, cmd.amount, now)),
+    c.Tip: _tip,
     c.PostMessage: _on_order(lambda o, cmd, now: o.post_message(cmd.actor, cmd.text, now)),
     c.Resolve: _on_order(lambda o, cmd, now: o.resolve(cmd.actor, cmd.resolution, now, cmd.extra, cmd.refund,
                                                        cmd.note)),

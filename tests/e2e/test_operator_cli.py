@@ -119,3 +119,13 @@ def test_run_on_slack_without_a_signing_secret_or_app_token_says_which_to_set(
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     done = cli.invoke(app, ["run"])
     assert done.exit_code == 2 and "SLACK_SIGNING_SECRET" in done.output
+
+
+@pytest.mark.parametrize(("amount", "said"), [("2,5", "has a comma"), ("1e1", "is not an amount"),
+                                              (str(10**30), "more than gigroom handles in one amount")])
+def test_a_refund_amount_is_a_plain_decimal_never_a_comma_read_as_thousands(cli: CliRunner, sqlite_market: Market,
+                                                                            amount: str, said: str) -> None:
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    done = cli.invoke(app, ["refund", order_id, "--amount", amount])
+    assert done.exit_code == 1 and said in done.output, done.output
+    assert sqlite_market.get(order_id).state is OrderState.IN_PROGRESS

@@ -70,3 +70,18 @@ def test_gigroom_run_with_no_platform_opens_the_shell_on_a_sqlite_file(workdir: 
 def test_advancing_the_clock_is_refused_outside_the_sandbox(workdir: Path) -> None:
     done = gigroom(workdir, "shell", stdin="advance 5d\n")
     assert "✗ Only the sandbox shell (gigroom shell --sandbox) can move the clock." in done.stdout
+
+
+def test_shell_amounts_are_plain_decimals_within_the_policy_maximum(workdir: Path) -> None:
+    script = ("policy max_amount 100\npolicy\nas sam\nwithdraw 1,5\nwithdraw 1e9\nwithdraw inf\n"
+              f"withdraw {10**30}\nwithdraw 100.01\nlisting Logo 1,500.00 3\n"
+              "listing Logo 150 3\n")
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "max_amount" in out and "100 USD" in out
+    assert out.count("has a comma: write amounts with a point for decimals") == 2, out
+    assert out.count("is not an amount: write it like 25 or 25.50") == 2, out
+    assert "more than gigroom handles in one amount" in out
+    assert "A withdrawal of 100.01 USD is more than this community's maximum of 100.00 USD" in out
+    assert "A price of 150.00 USD is more than this community's maximum of 100.00 USD" in out
