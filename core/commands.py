@@ -43,6 +43,7 @@ class MakeOffer(Command):
 class AnswerOffer(Command):
     offer_id: str
     accept: bool
+    extras: tuple[str, ...] = ()  # the buyer's choice among the offer's extras, added to those the seller included
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -243,7 +243,8 @@ def _make_offer(ctx: Context, cmd: c.MakeOffer) -> str:
     uow.offers.add(offer)
     ctx.emit(ev.OfferMade(community_id=community.id, at=now, offer_id=offer.id, seller_id=offer.seller_id,
                               buyer_id=offer.buyer_id, title=service.title, total=terms.total,
-                              currency=terms.currency, expires_at=offer.expires_at))
+                              currency=terms.currency, expires_at=offer.expires_at,
+                              extras=tuple(e for e in service.extras if e.code not in cmd.extras)))
     return offer.id
 
 
@@ -258,7 +259,8 @@ def _answer_offer(ctx: Context, cmd: c.AnswerOffer) -> str:
         ctx.emit(_offer_closed(offer, now))
         return offer.id
     community = _community(uow, offer.community_id)
-    terms = offer.service.terms(offer.extras, community.policy.fee_bps)
+    # The extras the seller included stay; the buyer adds any of the offer's others (codes checked by terms()).
+    terms = offer.service.terms((*offer.extras, *cmd.extras), community.policy.fee_bps)
     order = Order.place(new_id("O"), cmd.actor, offer.seller_id, terms, community.policy, now, offer_id=offer.id)
     offer.status, offer.order_id = OfferStatus.ACCEPTED, order.id
     uow.offers.save(offer)

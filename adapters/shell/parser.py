@@ -69,7 +69,11 @@ def build() -> dict[str, argparse.ArgumentParser]:
     cmd("offers", "your open custom offers")
     for name, summary in (("accept-offer", "accept a custom offer: places the order"),
                           ("decline-offer", "decline a custom offer"), ("withdraw-offer", "withdraw your offer")):
-        cmd(name, summary).add_argument("offer")
+        p = cmd(name, summary)
+        p.add_argument("offer")
+        if name == "accept-offer":
+            p.add_argument("--extra", action="append", default=[], metavar="CODE",
+                           help="add one of the offer's extras (repeat for more)")
     p = cmd("order", "order a listing")
     p.add_argument("listing")
     p.add_argument("--extra", action="append", default=[], help="an extra's code (repeat)")

@@ -201,16 +201,19 @@ class Shell:
         await self._do(c.MakeOffer, buyer_id=args.buyer, service=self._service(args))
 
     async def _offers(self, args: Namespace) -> None:
-        found = self.runtime.queries.offers(self.community_id, self.user)
+        found = self.runtime.queries.offers(self.community_id, self.user, self.runtime.clock.now())
         if not found:
             self.out("No open custom offers.")
         for offer in found:
             s = offer.service
             self.out(f"{offer.id}  {s.title} · {money(s.price, s.currency)} · from {offer.seller_id} to "
                      f"{offer.buyer_id} · open until {when(offer.expires_at)}")
+            for extra in s.extras:
+                included = " (included)" if extra.code in offer.extras else f" (accept-offer {offer.id} --extra {extra.code})"
+                self.out(f"    extra {extra.code}: {extra.name} · +{money(extra.price, s.currency)}{included}")
 
     async def _accept_offer(self, args: Namespace) -> None:
-        await self._do(c.AnswerOffer, offer_id=args.offer, accept=True)
+        await self._do(c.AnswerOffer, offer_id=args.offer, accept=True, extras=tuple(args.extra))
 
     async def _decline_offer(self, args: Namespace) -> None:
         await self._do(c.AnswerOffer, offer_id=args.offer, accept=False)

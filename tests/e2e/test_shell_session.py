@@ -85,3 +85,18 @@ def test_shell_amounts_are_plain_decimals_within_the_policy_maximum(workdir: Pat
     assert "more than gigroom handles in one amount" in out
     assert "A withdrawal of 100.01 USD is more than this community's maximum of 100.00 USD" in out
     assert "A price of 150.00 USD is more than this community's maximum of 100.00 USD" in out
+
+
+def test_a_buyer_adds_an_offer_s_extras_when_accepting_and_an_expired_offer_is_not_listed(workdir: Path) -> None:
+    script = ("as sam\noffer bea Logo 70 3 --extra nda:NDA:10:nda --extra fast:Fast:20:days=-2\n"
+              "offer bea Old 5 3\nas bea\noffers\n")
+    out = gigroom(workdir, "shell", "--sandbox", stdin=script).stdout
+    first = out.split("made a custom offer ", 1)[1].split(" ", 1)[0]
+    assert "Extras the buyer may add when accepting: nda (NDA, +10.00 USD); fast (Fast, +20.00 USD)." in out
+    assert f"extra fast: Fast · +20.00 USD (accept-offer {first} --extra fast)" in out
+    then = f"as bea\naccept-offer {first} --extra gold\naccept-offer {first} --extra fast\nadvance 8d\noffers\n"
+    done = gigroom(workdir, "shell", "--sandbox", stdin=then)  # the sandbox database in workdir is kept
+    out = done.stdout
+    assert "✗ No extra called gold" in out
+    assert "paid into escrow" in out and "90.00 USD" in out, out
+    assert out.rstrip().endswith("No open custom offers."), out
