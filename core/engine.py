@@ -398,7 +398,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AcceptOrder: _on_order(lambda o, cmd, now: o.accept(cmd.actor, now)),
     c.DeclineOrder: _on_order(lambda o, cmd, now: o.decline(cmd.actor, cmd.reason, now)),
     c.SaveDraft: _on_order(lambda o, cmd, now: o.save_draft(cmd.actor, cmd.description, cmd.files, cmd.links,
-                                                            cmd.kind, now)),
+                                                            cmd.kind, now, cmd.replace_all)),
     c.AddDraftFiles: _on_order(lambda o, cmd, now: o.add_draft_files(cmd.actor, cmd.files, now)),
     c.DeliverOrder: _on_order(lambda o, cmd, now: o.deliver(cmd.actor, cmd.description, cmd.files, cmd.links,
                                                             cmd.kind, cmd.confirm_no_file, now, cmd.from_draft)),

@@ -282,8 +282,27 @@ class Shell:
                 "files": await self._files(args.order, args.file), "links": tuple(args.link)}
 
     async def _draft(self, args: Namespace) -> None:
+        if args.show:
+            self._show_draft(args.order)
+            return
         kind = DeliveryKind.FINAL if args.final else DeliveryKind.PREVIEW
         await self._do(c.SaveDraft, kind=kind, **await self._work(args))
+
+    def _show_draft(self, order_id: str) -> None:
+        """The saved draft, to its seller only: it is the seller's unsent work."""
+        order = self._find(order_id)
+        if self.user != order.seller_id:
+            raise ShellError(f"Only the seller of order {order.id} sees its draft.")
+        draft = order.draft
+        if draft is None:
+            self.out(f"Order {order.id} has no saved draft.")
+            return
+        self.out(f"Draft of order {order.id} ({draft.kind.value}), saved {when(draft.at)}:")
+        self.out(f"  {draft.description or '(no text)'}")
+        for f in draft.files:
+            self.out(f"  file {f.name} ({f.size} bytes)")
+        for link in draft.links:
+            self.out(f"  link {link}")
 
     async def _deliver(self, args: Namespace) -> None:
         kind = DeliveryKind.FINAL if args.final else None

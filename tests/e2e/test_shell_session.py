@@ -100,3 +100,15 @@ def test_a_buyer_adds_an_offer_s_extras_when_accepting_and_an_expired_offer_is_n
     assert "✗ No extra called gold" in out
     assert "paid into escrow" in out and "90.00 USD" in out, out
     assert out.rstrip().endswith("No open custom offers."), out
+
+
+def test_a_seller_saves_a_draft_in_steps_and_views_it_and_no_text_wipes_nothing(workdir: Path) -> None:
+    script = ("as sam\nlisting Logo 50 3\nas bea\norder @listing\nas sam\naccept @order\n"
+              'draft @order "Half done" --file concept.png\ndraft @order\ndraft @order --link https://a.example\n'
+              "draft @order --show\nas bea\ndraft @order --show\n")
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    shown = out.split("sam> draft @order --show", 1)[1]
+    assert "Half done" in shown and "file concept.png" in shown and "link https://a.example" in shown, out
+    assert "Only the seller of order" in out
