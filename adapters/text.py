@@ -245,8 +245,10 @@ def _listing(e: ev.ListingSaved) -> str:
 
 @renders(ev.OfferMade)
 def _offer(e: ev.OfferMade) -> str:
+    extras = "; ".join(f"{x.code} ({x.name}, +{money(x.price, e.currency)})" for x in e.extras)
     return (f"{e.seller_id} made a custom offer {e.offer_id} to {e.buyer_id}: {e.title}, "
-            f"{money(e.total, e.currency)}, open until {when(e.expires_at)}.")
+            f"{money(e.total, e.currency)}, open until {when(e.expires_at)}."
+            + (f" Extras the buyer may add when accepting: {extras}." if extras else ""))
 
 
 @renders(ev.OfferClosed)

@@ -43,6 +43,7 @@ class MakeOffer(Command):
 class AnswerOffer(Command):
     offer_id: str
     accept: bool
+    extras: tuple[str, ...] = ()  # the buyer's choice among the offer's extras, added to those the seller included
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -99,6 +100,7 @@ class SaveDraft(OrderCommand):
     files: tuple[FileRef, ...] = ()
     links: tuple[str, ...] = ()
     kind: DeliveryKind = DeliveryKind.PREVIEW
+    replace_all: bool = False  # False: merge with the saved draft (see Order.save_draft); True: this is the draft
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -12,7 +12,7 @@ from core.actor import Actor, Owed
 from core.community import Community, Withdrawal, WithdrawalState
 from core.errors import Conflict, NotFound, Refused
 from core.ids import new_id, normalise
-from core.money import check_currency, format_amount
+from core.money import check_amount, check_currency, format_amount
 from core.order import Order
 from core.policy import Policy
 from core.ports import Clock, DueTimer, UnitOfWork
@@ -243,7 +243,8 @@ def _make_offer(ctx: Context, cmd: c.MakeOffer) -> str:
     uow.offers.add(offer)
     ctx.emit(ev.OfferMade(community_id=community.id, at=now, offer_id=offer.id, seller_id=offer.seller_id,
                               buyer_id=offer.buyer_id, title=service.title, total=terms.total,
-                              currency=terms.currency, expires_at=offer.expires_at))
+                              currency=terms.currency, expires_at=offer.expires_at,
+                              extras=tuple(e for e in service.extras if e.code not in cmd.extras)))
     return offer.id
 
 
@@ -258,7 +259,8 @@ def _answer_offer(ctx: Context, cmd: c.AnswerOffer) -> str:
         ctx.emit(_offer_closed(offer, now))
         return offer.id
     community = _community(uow, offer.community_id)
-    terms = offer.service.terms(offer.extras, community.policy.fee_bps)
+    # The extras the seller included stay; the buyer adds any of the offer's others (codes checked by terms()).
+    terms = offer.service.terms((*offer.extras, *cmd.extras), community.policy.fee_bps)
     order = Order.place(new_id("O"), cmd.actor, offer.seller_id, terms, community.policy, now, offer_id=offer.id)
     offer.status, offer.order_id = OfferStatus.ACCEPTED, order.id
     uow.offers.save(offer)
@@ -302,6 +304,7 @@ def _request_withdrawal(ctx: Context, cmd: c.RequestWithdrawal) -> str:
     seller = cmd.actor.user_id
     if cmd.amount <= 0:
         raise Refused("A withdrawal must be more than zero.")
+    check_amount(cmd.amount, currency, community.policy.max_amount, "A withdrawal")
     have = uow.ledger.balance(community.id, ledger.available(seller), currency, lock=True)
     if cmd.amount > have:
         raise Refused(f"You have {format_amount(have, currency)} available to withdraw: "
@@ -341,7 +344,20 @@ def _priced(service: Any, uow: UnitOfWork, actor: Actor) -> Any:
     """The service checked, in the community's currency unless it names its own."""
     community = _community(uow, actor.community_id)
     currency = check_currency(service.currency or community.policy.currency)
-    return replace(service, currency=currency).checked()
+    checked = replace(service, currency=currency).checked()
+    limit = community.policy.max_amount
+    check_amount(checked.price, currency, limit, "A price")
+    for extra in checked.extras:
+        check_amount(extra.price, currency, limit, f"The extra '{extra.code}'")
+    return checked
+
+
+def _tip(ctx: Context, cmd: c.Tip) -> str:
+    """A tip is bounded by the community's maximum in force now, not the one frozen into the order."""
+    order = uow_order(ctx.uow, cmd.actor, cmd.order_id)
+    check_amount(cmd.amount, order.terms.currency, _community(ctx.uow, cmd.actor.community_id).policy.max_amount,
+                 "A tip")
+    return _on_order(lambda o, cmd, now: o.tip(cmd.actor, cmd.amount, now))(ctx, cmd)
 
 
 def _listing(uow: UnitOfWork, actor: Actor, listing_id: str) -> Listing:
@@ -382,7 +398,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.AcceptOrder: _on_order(lambda o, cmd, now: o.accept(cmd.actor, now)),
     c.DeclineOrder: _on_order(lambda o, cmd, now: o.decline(cmd.actor, cmd.reason, now)),
     c.SaveDraft: _on_order(lambda o, cmd, now: o.save_draft(cmd.actor, cmd.description, cmd.files, cmd.links,
-                                                            cmd.kind, now)),
+                                                            cmd.kind, now, cmd.replace_all)),
     c.AddDraftFiles: _on_order(lambda o, cmd, now: o.add_draft_files(cmd.actor, cmd.files, now)),
     c.DeliverOrder: _on_order(lambda o, cmd, now: o.deliver(cmd.actor, cmd.description, cmd.files, cmd.links,
                                                             cmd.kind, cmd.confirm_no_file, now, cmd.from_draft)),
@@ -402,7 +418,7 @@ HANDLERS: dict[type[c.Command], Handler] = {
     c.RequestCancellation: _on_order(lambda o, cmd, now: o.request_cancellation(cmd.actor, cmd.reason, now)),
     c.AnswerCancellation: _on_order(lambda o, cmd, now: o.answer_cancellation(cmd.actor, cmd.agree, now)),
     c.CancelLateOrder: _on_order(lambda o, cmd, now: o.cancel_late(cmd.actor, now)),
-    c.Tip: _on_order(lambda o, cmd, now: o.tip(cmd.actor, cmd.amount, now)),
+    c.Tip: _tip,
     c.PostMessage: _on_order(lambda o, cmd, now: o.post_message(cmd.actor, cmd.text, now)),
     c.Resolve: _on_order(lambda o, cmd, now: o.resolve(cmd.actor, cmd.resolution, now, cmd.extra, cmd.refund,
                                                        cmd.note)),

@@ -7,6 +7,7 @@ from typing import ClassVar
 from core.actor import Owed
 from core.lifecycle import OrderState, Role
 from core.order_parts import Answer, Delivery, FinalWorkHow, Resolution
+from core.terms import Extra
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -250,6 +251,7 @@ class OfferMade(Event):
     total: int
     currency: str
     expires_at: datetime
+    extras: tuple[Extra, ...] = ()  # the extras the buyer may add when accepting (those included are in total)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

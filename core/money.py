@@ -1,6 +1,7 @@
 """Money in integer minor units, with the fee rule and parsing and formatting for people."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from core.errors import Refused
 
@@ -26,27 +27,59 @@ def fee(amount: int, fee_bps: int) -> int:
     return (amount * fee_bps + BASIS_POINTS // 2) // BASIS_POINTS
 
 
+# Plain decimals only, ASCII digits: Decimal() also reads 1e9, inf, nan, 1_000 and other scripts' digits,
+# which nobody means as a price. A comma is refused, never dropped: '1,5' is 1.50 to half the world and
+# 15 to the rest, and '1,500.00' is 1500 here but 1.5 there, so no reading of it is safe.
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_amount(text: str, currency: str) -> int:
-    """'12.50' in USD is 1250. Refuses negatives, too many decimals and anything not a number."""
+    """'12.50' in USD is 1250: digits, an optional point and decimals, optionally the currency code.
+
+    Refuses commas, exponents, signs, infinities, too many decimals and more than gigroom's ceiling."""
     places = exponent(currency)
-    cleaned = text.strip().replace(",", "")
-    if cleaned.upper().endswith(currency.upper()):
-        cleaned = cleaned[: -len(currency)].strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise Refused(f"'{text}' is not an amount: write it like 25 or 25.50.") from None
-    if not value.is_finite() or value <= 0:
+    code = currency.strip().upper()
+    cleaned = text.strip()
+    if cleaned.upper().endswith(code):
+        cleaned = cleaned[: -len(code)].strip()
+    elif cleaned.upper().startswith(code):
+        cleaned = cleaned[len(code):].strip()
+    if "," in cleaned:
+        raise Refused(f"'{text}' has a comma: write amounts with a point for decimals and no thousands "
+                      f"separator, like 1.50 or 1500.")
+    if cleaned.startswith("-") and _PLAIN.fullmatch(cleaned[1:]):
+        raise Refused(f"The amount must be more than zero, not '{text}'.")
+    if not _PLAIN.fullmatch(cleaned):
+        raise Refused(f"'{text}' is not an amount: write it like 25 or 25.50.")
+    value = Decimal(cleaned)
+    if value <= 0:
         raise Refused(f"The amount must be more than zero, not '{text}'.")
     minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         raise Refused(f"{currency} has {places} decimal places: '{text}' has more.")
     if minor > MAX_AMOUNT:
-        raise Refused(f"'{text}' is more than gigroom handles in one amount.")
+        raise Refused(f"'{text}' is more than gigroom handles in one amount "
+                      f"(at most {format_amount(MAX_AMOUNT, code)}).")
     return int(minor)
 
 
+def check_amount(amount: int, currency: str, limit: int, what: str = "An amount") -> None:
+    """Refuse an amount above gigroom's ceiling or the community's `max_amount` (whole major units, 0: none).
+
+    The core calls this on every amount a person gives (prices, extras, tips, withdrawals) before any of it
+    reaches the ledger or the database, whatever adapter read it."""
+    if amount > MAX_AMOUNT:
+        raise Refused(f"{what} of {format_amount(amount, currency)} is more "
+                      f"than gigroom handles in one amount (at most {format_amount(MAX_AMOUNT, currency)}).")
+    if limit and amount > limit * 10 ** exponent(currency):
+        raise Refused(f"{what} of {format_amount(amount, currency)} is more than this community's maximum "
+                      f"of {format_amount(limit * 10 ** exponent(currency), currency)}.")
+
+
 def format_amount(minor: int, currency: str) -> str:
+    """1234567 in EUR is '12,345.67 EUR'. Integer arithmetic: exact for any int, however large (a Decimal
+    quantize fails past 28 digits, which turned a refusal of a huge withdrawal into a crash)."""
     places = exponent(currency)
-    value = Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{value:,} {currency}"
+    whole, part = divmod(abs(minor), 10**places)
+    decimals = f".{part:0{places}d}" if places else ""
+    return f"{'-' if minor < 0 else ''}{whole:,}{decimals} {currency}"

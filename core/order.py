@@ -244,10 +244,22 @@ class Order:
         self._emit(ev.OrderDeclined, now, reason=reason.strip(), refund=refund, currency=self.terms.currency)
 
     def save_draft(self, actor: Actor, description: str, files: tuple[FileRef, ...], links: tuple[str, ...],
-                   kind: DeliveryKind, now: datetime) -> None:
+                   kind: DeliveryKind, now: datetime, replace_all: bool = False) -> None:
+        """Save the draft delivery. A save merges with what is saved, so a save never loses work by omission:
+        a text replaces the saved text (no text keeps it), files and links join the saved ones (each once),
+        and the kind is this save's. `replace_all` is for a form that showed the whole draft to edit (Slack's
+        Deliver modal reopens it): what it sends is the draft, so a file or link left out is removed."""
         self._act(Action.SAVE_DRAFT, actor, now)
-        self._check_files(files, links)
         _text_limit(description, "A description")
+        saved = None if replace_all else self.draft
+        if saved is not None:
+            by_hash: dict[str, FileRef] = {}
+            for f in (*saved.files, *files):
+                by_hash.setdefault(f.sha256, f)
+            files = tuple(by_hash.values())
+            links = tuple(dict.fromkeys((*saved.links, *links)))
+            description = description if description.strip() else saved.description
+        self._check_files(files, links)
         self.draft = Delivery(0, description.strip(), files, links, kind, now)
         self._emit(ev.DraftSaved, now, draft=self.draft)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.durations import format_duration, parse_duration
 from core.errors import Refused
-from core.money import check_currency
+from core.money import MAX_AMOUNT, check_currency, exponent
 
 GIB = 1024**3
 
@@ -37,6 +37,9 @@ class Policy:
     cancellation_window: timedelta = timedelta(hours=48)
     clearance: timedelta = timedelta(days=5)
     max_file_bytes: int = 5 * GIB
+    # The most one price, extra, tip or withdrawal may be, in whole units of the currency (0: gigroom's own
+    # ceiling only). Whole major units, not cents: "5000" reads the same to an admin in USD and in JPY.
+    max_amount: int = 0
     offer_validity: timedelta = timedelta(days=7)
     admins: tuple[str, ...] = ()
 
@@ -53,6 +56,8 @@ class Policy:
             if text.lower() not in {"yes", "no", "true", "false", "on", "off"}:
                 raise Refused(f"'{name}' is yes or no, not '{text}'.")
             value = text.lower() in {"yes", "true", "on"}
+        elif name == "max_amount":
+            value = _parse_max_amount(text, self.currency)
         elif isinstance(current, ReviewWindow):
             try:
                 value = ReviewWindow(text.lower())
@@ -77,6 +82,8 @@ class Policy:
                 out[f.name] = "yes" if value else "no"
             elif isinstance(value, tuple):
                 out[f.name] = ",".join(value)
+            elif f.name == "max_amount":
+                out[f.name] = f"{value} {self.currency}" if value else "none"
             else:
                 out[f.name] = str(value)
         return out
@@ -87,6 +94,20 @@ def _parse_int(name: str, text: str) -> int:
         return int(text.replace("_", ""))
     except ValueError:
         raise Refused(f"'{name}' is a whole number, not '{text}'.") from None
+
+
+def _parse_max_amount(text: str, currency: str) -> int:
+    """'5000', '5000 USD' or 'none'; whole units of the community's currency, within gigroom's ceiling."""
+    cleaned = text.strip().upper().removesuffix(currency.upper()).strip()
+    if cleaned in {"NONE", "0"}:
+        return 0
+    if not cleaned.isascii() or not cleaned.isdigit():
+        raise Refused(f"'max_amount' is a whole number of {currency} (such as 5000) or none, not '{text}'.")
+    value = int(cleaned)
+    ceiling = MAX_AMOUNT // 10 ** exponent(currency)
+    if value > ceiling:
+        raise Refused(f"'max_amount' is at most {ceiling} {currency}, gigroom's ceiling for one amount.")
+    return value
 
 
 def _validated(policy: Policy) -> Policy:

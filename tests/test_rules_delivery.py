@@ -156,6 +156,29 @@ def test_a_delivery_can_be_saved_as_a_draft_and_reopened_later(sqlite_market: Ma
     assert m.get(order_id).draft is None
 
 
+def test_saving_a_draft_merges_with_the_saved_one_and_never_wipes_it(sqlite_market: Market) -> None:
+    """`draft ORDER` with no text used to wipe the saved draft. A save keeps what it does not mention."""
+    m = sqlite_market
+    order_id = m.order(until=S.IN_PROGRESS)
+    other = FileRef("b.png", 10, "cd" * 32, "cd" * 32)
+    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Half done", files=(FILE,), links=("https://a.example",))
+    m.do(c.SaveDraft, m.seller, order_id=order_id)  # nothing given: nothing lost
+    draft = m.get(order_id).draft
+    assert draft is not None and (draft.description, draft.files, draft.links) == ("Half done", (FILE,),
+                                                                                  ("https://a.example",))
+    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Nearly there", files=(other, FILE),
+         links=("https://b.example", "https://a.example"), kind=DeliveryKind.FINAL)
+    draft = m.get(order_id).draft
+    assert draft is not None and draft.description == "Nearly there"  # a new text replaces the text
+    assert draft.files == (FILE, other) and draft.links == ("https://a.example", "https://b.example")  # each once
+    assert draft.kind is DeliveryKind.FINAL  # the kind is the last save's
+    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Only this", links=("https://c.example",),
+         replace_all=True)  # a form that showed the whole draft sends the whole draft
+    draft = m.get(order_id).draft
+    assert draft is not None and (draft.description, draft.files, draft.links) == ("Only this", (),
+                                                                                  ("https://c.example",))
+
+
 def test_files_uploaded_outside_the_chat_join_the_draft_and_keep_the_rest_of_it(sqlite_market: Market) -> None:
     m = sqlite_market
     order_id = m.order(until=S.IN_PROGRESS)
@@ -166,7 +189,7 @@ def test_files_uploaded_outside_the_chat_join_the_draft_and_keep_the_rest_of_it(
     m.do(c.SaveDraft, m.seller, order_id=order_id, description="Most of it", files=(FILE,), links=("https://x.example",))
     m.do(c.AddDraftFiles, m.seller, order_id=order_id, files=(big, big))
     draft = m.get(order_id).draft
-    assert draft is not None and draft.files == (FILE, big) and draft.description == "Most of it"
+    assert draft is not None and draft.files == (big, FILE) and draft.description == "Most of it"  # saves merge
     assert draft.links == ("https://x.example",)
     with pytest.raises(Refused):
         m.do(c.AddDraftFiles, m.buyer, order_id=order_id, files=(big,))
@@ -177,7 +200,7 @@ def test_a_reopened_draft_may_be_completed_before_it_is_delivered(sqlite_market:
     m = sqlite_market
     order_id = m.order(until=S.IN_PROGRESS)
     m.do(c.SaveDraft, m.seller, order_id=order_id, description="First go", files=(FILE,))
-    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Second go")
+    m.do(c.SaveDraft, m.seller, order_id=order_id, description="Second go", replace_all=True)  # the file removed
     assert m.get(order_id).draft.description == "Second go"  # type: ignore[union-attr]
     with pytest.raises(Refused, match="No file is attached"):
         deliver(m, order_id, from_draft=True)

@@ -441,3 +441,27 @@ def test_a_double_click_gives_one_outcome_and_the_second_click_a_clear_message(s
     with pytest.raises(Refused, match=f"Nothing to do: order {order_id} is already in progress"):
         m.do(c.AcceptOrder, m.seller, order_id=order_id)
     assert len(m.get(order_id).events) == 0 and m.get(order_id).state is S.IN_PROGRESS
+
+
+def test_a_buyer_chooses_an_offer_s_extras_when_accepting_it_and_the_total_includes_them(sqlite_market: Market) -> None:
+    m = sqlite_market
+    offer_id = offer(m, extras=("nda",)).ref  # 70.00 with the NDA the seller included: 80.00
+    with pytest.raises(Refused, match="No extra called gold"):
+        m.do(c.AnswerOffer, m.buyer, offer_id=offer_id, accept=True, extras=("gold",))
+    outcome = m.do(c.AnswerOffer, m.buyer, offer_id=offer_id, accept=True, extras=("fast", "nda"))
+    order = m.get(outcome.ref)
+    assert [item.name for item in order.terms.items] == ["Logo for Bea", "Non-disclosure agreement",
+                                                          "Delivery in 1 day"]
+    assert order.terms.total == 7000 + 1000 + 2000 and m.balance(f"escrow:{order.id}") == 10000
+    assert order.terms.delivery_days == 1
+
+
+def test_an_expired_offer_is_not_listed_as_open(sqlite_market: Market, time_machine: Any) -> None:
+    from adapters.db.queries import Queries
+    time_machine.move_to(T0, tick=False)
+    offer_id = offer(sqlite_market).ref
+    queries = Queries(sqlite_market.database)
+    cid = sqlite_market.community.id
+    assert [o.id for o in queries.offers(cid, "bea", T0 + timedelta(days=7) - timedelta(seconds=1))] == [offer_id]
+    assert queries.offers(cid, "bea", T0 + timedelta(days=7)) == []
+    assert queries.offers(cid, "sam", T0 + timedelta(days=8)) == []

@@ -120,12 +120,15 @@ class Queries:
         with self._session() as s:
             return [codec.load(Listing, row.data) for row in s.scalars(query)]
 
-    def offers(self, community_id: str, user_id: str, status: str = "open") -> list[Offer]:
+    def offers(self, community_id: str, user_id: str, now: datetime, status: str = "open") -> list[Offer]:
+        """A person's offers with this status; open ones only while they can still be accepted (an offer past
+        its expiry keeps the status open in the table, since nothing acts on it, but is no longer open)."""
         query = (select(OfferRow).where(OfferRow.community_id == community_id, OfferRow.status == status,
                                         or_(OfferRow.buyer_id == user_id, OfferRow.seller_id == user_id))
                  .order_by(OfferRow.created_at))
         with self._session() as s:
-            return [codec.load(Offer, row.data) for row in s.scalars(query)]
+            found = [codec.load(Offer, row.data) for row in s.scalars(query)]
+        return [offer for offer in found if status != "open" or now < offer.expires_at]
 
     def withdrawals(self, community_id: str | None = None, state: str | None = None,
                     seller_id: str | None = None) -> list[Withdrawal]:

@@ -69,7 +69,11 @@ def build() -> dict[str, argparse.ArgumentParser]:
     cmd("offers", "your open custom offers")
     for name, summary in (("accept-offer", "accept a custom offer: places the order"),
                           ("decline-offer", "decline a custom offer"), ("withdraw-offer", "withdraw your offer")):
-        cmd(name, summary).add_argument("offer")
+        p = cmd(name, summary)
+        p.add_argument("offer")
+        if name == "accept-offer":
+            p.add_argument("--extra", action="append", default=[], metavar="CODE",
+                           help="add one of the offer's extras (repeat for more)")
     p = cmd("order", "order a listing")
     p.add_argument("listing")
     p.add_argument("--extra", action="append", default=[], help="an extra's code (repeat)")
@@ -83,8 +87,9 @@ def build() -> dict[str, argparse.ArgumentParser]:
     p = cmd("decline", "decline an order (seller), no penalty")
     p.add_argument("order")
     p.add_argument("reason", nargs="?", default="")
-    p = cmd("draft", "save a draft delivery to reopen later")
+    p = cmd("draft", "save a draft delivery to reopen later (merged with the saved one), or --show it")
     _work_options(p, final=False)
+    p.add_argument("--show", action="store_true", help="show the saved draft, change nothing")
     _work_options(cmd("deliver", "deliver (or deliver modified work)"), final=False)
     p = cmd("more-time", "ask the buyer for more time")
     p.add_argument("order")

@@ -205,16 +205,19 @@ class Shell:
         await self._do(c.MakeOffer, buyer_id=args.buyer, service=self._service(args))
 
     async def _offers(self, args: Namespace) -> None:
-        found = self.runtime.queries.offers(self.community_id, self.user)
+        found = self.runtime.queries.offers(self.community_id, self.user, self.runtime.clock.now())
         if not found:
             self.out("No open custom offers.")
         for offer in found:
             s = offer.service
             self.out(f"{offer.id}  {s.title} · {money(s.price, s.currency)} · from {offer.seller_id} to "
                      f"{offer.buyer_id} · open until {when(offer.expires_at)}")
+            for extra in s.extras:
+                included = " (included)" if extra.code in offer.extras else f" (accept-offer {offer.id} --extra {extra.code})"
+                self.out(f"    extra {extra.code}: {extra.name} · +{money(extra.price, s.currency)}{included}")
 
     async def _accept_offer(self, args: Namespace) -> None:
-        await self._do(c.AnswerOffer, offer_id=args.offer, accept=True)
+        await self._do(c.AnswerOffer, offer_id=args.offer, accept=True, extras=tuple(args.extra))
 
     async def _decline_offer(self, args: Namespace) -> None:
         await self._do(c.AnswerOffer, offer_id=args.offer, accept=False)
@@ -283,8 +286,27 @@ class Shell:
                 "files": await self._files(args.order, args.file), "links": tuple(args.link)}
 
     async def _draft(self, args: Namespace) -> None:
+        if args.show:
+            self._show_draft(args.order)
+            return
         kind = DeliveryKind.FINAL if args.final else DeliveryKind.PREVIEW
         await self._do(c.SaveDraft, kind=kind, **await self._work(args))
+
+    def _show_draft(self, order_id: str) -> None:
+        """The saved draft, to its seller only: it is the seller's unsent work."""
+        order = self._find(order_id)
+        if self.user != order.seller_id:
+            raise ShellError(f"Only the seller of order {order.id} sees its draft.")
+        draft = order.draft
+        if draft is None:
+            self.out(f"Order {order.id} has no saved draft.")
+            return
+        self.out(f"Draft of order {order.id} ({draft.kind.value}), saved {when(draft.at)}:")
+        self.out(f"  {draft.description or '(no text)'}")
+        for f in draft.files:
+            self.out(f"  file {f.name} ({f.size} bytes)")
+        for link in draft.links:
+            self.out(f"  link {link}")
 
     async def _deliver(self, args: Namespace) -> None:
         kind = DeliveryKind.FINAL if args.final else None

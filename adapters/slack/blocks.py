@@ -225,7 +225,10 @@ def offer_blocks(offers: list[Offer], viewer: str) -> list[Block]:
         text = (f"*{s.title}* · {money(total, s.currency)} · {plural(s.delivery_days, 'day')} · from "
                 f"{mention(offer.seller_id)} to {mention(offer.buyer_id)}, open until {offer.expires_at:%Y-%m-%d %H:%M} UTC"
                 f"\n{cut(s.description, 500)}\n`{offer.id}`")
-        blocks.append(section(text))
+        addable = [f"`{x.code}` {x.name} +{money(x.price, s.currency)}" for x in s.extras if x.code not in offer.extras]
+        if addable:
+            text += "\nExtras you may add when accepting: " + ", ".join(addable)
+        blocks.append(section(cut(text, 2900)))
         blocks.append(offer_buttons(offer.id, "w" if offer.seller_id == viewer else "ad"))
     return blocks
 

@@ -136,7 +136,7 @@ def _deliver(actor: Actor, order_id: str, v: Values, extra: Extra) -> c.Command:
     if "draft" in options:
         kept = extra.draft_files if DRAFT_FILES in options else ()
         return c.SaveDraft(actor=actor, order_id=order_id, description=v.text("description"),
-                           files=extra.files + kept, links=links, kind=kind)
+                           files=extra.files + kept, links=links, kind=kind, replace_all=True)  # the whole draft
     return c.DeliverOrder(actor=actor, order_id=order_id, description=v.text("description"), files=extra.files,
                           links=links, kind=kind, confirm_no_file="no_file" in options, from_draft=DRAFT_FILES in options)
 

@@ -121,7 +121,8 @@ class GigCommands:
 
     async def cmd_offers(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                          respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.offers, actor.community_id, actor.user_id)
+        found = await asyncio.to_thread(self.runtime.queries.offers, actor.community_id, actor.user_id,
+                                        self.runtime.clock.now())
         if not found:
             await self._ask("No open custom offers to you or from you.", respond)
             return

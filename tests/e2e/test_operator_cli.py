@@ -238,3 +238,13 @@ def test_a_read_only_database_is_one_line_naming_it(tmp_path: Path, sqlite_db: D
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert str(path) in lines[0] and "read-only" in lines[0]
+
+
+@pytest.mark.parametrize(("amount", "said"), [("2,5", "has a comma"), ("1e1", "is not an amount"),
+                                              (str(10**30), "more than gigroom handles in one amount")])
+def test_a_refund_amount_is_a_plain_decimal_never_a_comma_read_as_thousands(cli: CliRunner, sqlite_market: Market,
+                                                                            amount: str, said: str) -> None:
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+    done = cli.invoke(app, ["refund", order_id, "--amount", amount])
+    assert done.exit_code == 1 and said in done.output, done.output
+    assert sqlite_market.get(order_id).state is OrderState.IN_PROGRESS

@@ -230,3 +230,45 @@ def test_ctrl_c_cancels_the_line_not_the_shell_and_the_history_file_keeps_the_li
     history = (tmp_path / "data" / "sandbox" / "shell-history").read_text()
     assert "+as bea" in history and "+whoami" in history
     assert "accept-delivery" not in history
+
+
+def test_shell_amounts_are_plain_decimals_within_the_policy_maximum(workdir: Path) -> None:
+    script = ("policy max_amount 100\npolicy\nas sam\nwithdraw 1,5\nwithdraw 1e9\nwithdraw inf\n"
+              f"withdraw {10**30}\nwithdraw 100.01\nlisting Logo 1,500.00 3\n"
+              "listing Logo 150 3\n")
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "max_amount" in out and "100 USD" in out
+    assert out.count("has a comma: write amounts with a point for decimals") == 2, out
+    assert out.count("is not an amount: write it like 25 or 25.50") == 2, out
+    assert "more than gigroom handles in one amount" in out
+    assert "A withdrawal of 100.01 USD is more than this community's maximum of 100.00 USD" in out
+    assert "A price of 150.00 USD is more than this community's maximum of 100.00 USD" in out
+
+
+def test_a_buyer_adds_an_offer_s_extras_when_accepting_and_an_expired_offer_is_not_listed(workdir: Path) -> None:
+    script = ("as sam\noffer bea Logo 70 3 --extra nda:NDA:10:nda --extra fast:Fast:20:days=-2\n"
+              "offer bea Old 5 3\nas bea\noffers\n")
+    out = gigroom(workdir, "shell", "--sandbox", stdin=script).stdout
+    first = out.split("made a custom offer ", 1)[1].split(" ", 1)[0]
+    assert "Extras the buyer may add when accepting: nda (NDA, +10.00 USD); fast (Fast, +20.00 USD)." in out
+    assert f"extra fast: Fast · +20.00 USD (accept-offer {first} --extra fast)" in out
+    then = f"as bea\naccept-offer {first} --extra gold\naccept-offer {first} --extra fast\nadvance 8d\noffers\n"
+    done = gigroom(workdir, "shell", "--sandbox", stdin=then)  # the sandbox database in workdir is kept
+    out = done.stdout
+    assert "✗ No extra called gold" in out
+    assert "paid into escrow" in out and "90.00 USD" in out, out
+    assert out.rstrip().endswith("No open custom offers."), out
+
+
+def test_a_seller_saves_a_draft_in_steps_and_views_it_and_no_text_wipes_nothing(workdir: Path) -> None:
+    script = ("as sam\nlisting Logo 50 3\nas bea\norder @listing\nas sam\naccept @order\n"
+              'draft @order "Half done" --file concept.png\ndraft @order\ndraft @order --link https://a.example\n'
+              "draft @order --show\nas bea\ndraft @order --show\n")
+    done = gigroom(workdir, "shell", "--sandbox", stdin=script)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    shown = out.split("sam> draft @order --show", 1)[1]
+    assert "Half done" in shown and "file concept.png" in shown and "link https://a.example" in shown, out
+    assert "Only the seller of order" in out

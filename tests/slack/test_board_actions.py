@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from core.lifecycle import OrderState
 from tests.slack import payloads
 from tests.slack.test_commands import accepted_order
-from tests.slack.world import BUYER, SELLER, World, labels, text_of
+from tests.slack.world import ADMIN, BUYER, SELLER, World, labels, text_of
 
 pytestmark = pytest.mark.timeout(60)
 NO_FILE = payloads.checkboxes_value(["no_file"])
@@ -165,3 +165,25 @@ async def test_files_uploaded_in_the_modal_are_copied_with_their_checksum(world:
     delivered = world.gig.queries.order(order_id).deliveries[-1].files[0]
     assert (delivered.name, delivered.size, delivered.sha256) == ("logo.svg", len(content), hashlib.sha256(content).hexdigest())
     assert world.slack.downloads, "the file was downloaded from Slack with the bot's token"
+
+
+async def test_amounts_on_slack_are_plain_decimals_within_the_community_maximum(world: World) -> None:
+    """`1,5` was tipped and withdrawn as 15.00; 10**30 must be refused in a sentence, not crash."""
+    order_id = await accepted_order(world)
+    channel = world.order_channel(order_id)
+    await deliver(world, order_id, options=payloads.checkboxes_value(["no_file", "final"]))
+    await world.click(BUYER, world.board(order_id), channel, "Accept delivery")
+    await world.command(ADMIN, "admin policy max_amount 100")
+    await world.click(BUYER, world.board(order_id), channel, "Tip")
+    tip = world.modal(BUYER)
+    for text, error in (("1,5", "has a comma"), ("1e2", "is not an amount"), ("inf", "is not an amount"),
+                        ("150", "more than this community's maximum of 100.00 USD")):
+        answer = await world.submit(BUYER, tip, {"amount": text})
+        assert answer.json["response_action"] == "errors" and error in str(answer.json["errors"]), (text, answer.json)
+    assert world.gig.queries.order(order_id).tips == 0
+    for text, said in (("1,5", "has a comma"), (str(10**30), "more than gigroom handles in one amount"),
+                       ("0x10", "is not an amount")):
+        await world.command(SELLER, f"withdraw {text}")
+        assert world.heard(SELLER, said), (text, world.said_to(SELLER))
+    await world.command(ADMIN, "admin policy")
+    assert world.heard(ADMIN, "`max_amount`: 100 USD")

@@ -1,13 +1,14 @@
 """Pure rules of money, durations, policy settings and terms: no database, no clock."""
 
 import dataclasses
+import re
 from datetime import timedelta
 
 import pytest
 
 from core.durations import format_duration, parse_duration
 from core.errors import Refused
-from core.money import MAX_AMOUNT, check_currency, exponent, fee, format_amount, parse_amount
+from core.money import MAX_AMOUNT, check_amount, check_currency, exponent, fee, format_amount, parse_amount
 from core.policy import GIB, Policy, ReviewWindow
 from core.terms import Extra, LineItem
 from tests.market import SERVICE
@@ -34,7 +35,8 @@ def test_the_fee_is_basis_points_rounded_half_up_to_the_minor_unit(amount: int, 
     ("12.50", "USD", 1250),
     ("12.5", "USD", 1250),
     ("25", "USD", 2500),
-    ("1,250.00", "USD", 125000),
+    ("1250.00", "USD", 125000),
+    ("USD 12.50", "USD", 1250),
     ("12.50 USD", "USD", 1250),
     (" 7 ", "EUR", 700),
     ("1000", "JPY", 1000),
@@ -52,8 +54,8 @@ def test_amounts_are_read_into_integer_minor_units(text: str, currency: str, min
     ("", "USD", "is not an amount"),
     ("0", "USD", "more than zero"),
     ("-5", "USD", "more than zero"),
-    ("NaN", "USD", "more than zero"),
-    ("Infinity", "USD", "more than zero"),
+    ("NaN", "USD", "is not an amount"),
+    ("Infinity", "USD", "is not an amount"),
     ("1.005", "USD", "USD has 2 decimal places"),
     ("1.5", "JPY", "JPY has 0 decimal places"),
     ("100000000000000", "USD", "more than gigroom handles"),
@@ -61,6 +63,51 @@ def test_amounts_are_read_into_integer_minor_units(text: str, currency: str, min
 def test_a_wrong_amount_gets_a_clear_error(text: str, currency: str, reason: str) -> None:
     with pytest.raises(Refused, match=reason):
         parse_amount(text, currency)
+
+
+@pytest.mark.parametrize("text", ["1,5", "1,50", "1,500.00", "1,500", "12,5 USD"])
+def test_a_comma_is_never_read_as_a_thousands_separator(text: str) -> None:
+    """'1,5' was read as 15.00. It is 1.50 in half the world, so a comma is refused, never dropped."""
+    with pytest.raises(Refused, match="has a comma: write amounts with a point for decimals"):
+        parse_amount(text, "USD")
+
+
+@pytest.mark.parametrize("text", ["1e9", "1e-2", "1E3", "inf", "-inf", "nan", "sNaN", " 0x10", "1_000", "+5", ".5",
+                                  "5.", "1 000", "١٢", "５", "12.50 EUR", "--5", "0b1"])
+def test_only_plain_decimals_are_amounts(text: str) -> None:
+    with pytest.raises(Refused, match=re.escape("is not an amount: write it like 25 or 25.50")):
+        parse_amount(text, "USD")
+
+
+def test_an_amount_over_the_community_maximum_is_refused_naming_the_maximum() -> None:
+    check_amount(500_000, "USD", 5000)  # exactly the maximum is allowed
+    with pytest.raises(Refused, match=re.escape("A tip of 5,000.01 USD is more than this community's maximum "
+                                                "of 5,000.00 USD")):
+        check_amount(500_001, "USD", 5000, "A tip")
+    with pytest.raises(Refused, match="gigroom handles in one amount"):
+        check_amount(10**30, "USD", 0, "A withdrawal")
+    check_amount(MAX_AMOUNT, "USD", 0)
+    check_amount(5000, "JPY", 5000)  # whole units of the amount's own currency
+    with pytest.raises(Refused, match="maximum of 5,000 JPY"):
+        check_amount(5001, "JPY", 5000)
+
+
+@pytest.mark.parametrize(("text", "stored", "shown"), [("5000", 5000, "5000 USD"), ("5000 usd", 5000, "5000 USD"),
+                                                        ("none", 0, "none"), ("0", 0, "none")])
+def test_the_maximum_amount_is_a_policy_setting_in_whole_units_of_the_currency(text: str, stored: int,
+                                                                               shown: str) -> None:
+    policy = Policy().with_setting("max_amount", text)
+    assert policy.max_amount == stored
+    assert policy.describe()["max_amount"] == shown
+    assert Policy().describe()["max_amount"] == "none"
+
+
+@pytest.mark.parametrize(("text", "reason"), [("1,000", "is a whole number of USD"), ("1e9", "is a whole number"),
+                                              ("12.5", "is a whole number"), ("-1", "is a whole number"),
+                                              (str(10**30), "at most 100000000000 USD")])
+def test_a_wrong_maximum_amount_is_refused(text: str, reason: str) -> None:
+    with pytest.raises(Refused, match=reason):
+        Policy().with_setting("max_amount", text)
 
 
 def test_amounts_are_formatted_in_the_currency_s_own_decimal_places() -> None:
@@ -184,7 +231,7 @@ def test_a_bad_policy_setting_is_refused_with_the_reason(name: str, value: str, 
 
 
 def test_every_setting_reads_back_what_describe_writes() -> None:
-    policy = Policy(admins=("ada", "bob"), fee_bps=750, review_window=timedelta(days=3, hours=6),
+    policy = Policy(admins=("ada", "bob"), fee_bps=750, max_amount=2500, review_window=timedelta(days=3, hours=6),
                     review_window_starts=ReviewWindow.FROM_DUE_DATE, final_work_waits_for_review=False)
     described = policy.describe()
     assert described["fee_bps"] == "750"
