@@ -98,11 +98,13 @@ class Gigroom:
         self._offset_file.write_text(format_duration(self.sandbox.offset))
         return f"The sandbox clock now reads {self.clock.now():%a %d %b %Y %H:%M} UTC."
 
-    def invoice(self, order: Order) -> bytes:
-        from adapters.files.invoice import render_invoice  # fpdf2 takes a while to import: only when asked
+    def invoice(self, order: Order, viewer: str = "") -> bytes:
+        """The one document read: the seller gets the settlement statement, anyone else the sales invoice."""
+        from adapters.files.invoice import render_invoice, render_statement  # fpdf2 is slow to import: when asked
 
         community = self.queries.community(order.community_id)
-        return render_invoice(order, community.name if community else order.community_id, self.clock.now())
+        render = render_statement if viewer == order.seller_id else render_invoice
+        return render(order, community.name if community else order.community_id, self.clock.now())
 
     async def start(self) -> None:
         """Start the timers (firing whatever fell due while gigroom was down) and the relay."""

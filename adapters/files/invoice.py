@@ -1,4 +1,5 @@
-"""The sales invoice: a PDF of one order, itemised, with the community's fee and the seller's net.
+"""An order's PDFs: the buyer's sales invoice (what was bought and paid, never the fee) and the seller's
+settlement statement (the order's amounts, the community's fee and the seller's net).
 
 fpdf2's core fonts (Helvetica) cover Latin-1 only and no font file is bundled, so every piece of text is
 made Latin-1 first (`latin1`): accents are kept or stripped, typographic punctuation is mapped to ASCII,
@@ -13,7 +14,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from core.lifecycle import ESCROWED
+from core.errors import Refused
+from core.lifecycle import ESCROWED, OrderState
 from core.money import fee, format_amount
 from core.order import Order
 
@@ -74,8 +76,28 @@ def _when(moment: datetime | None) -> str:
     return f"{utc:%Y-%m-%d %H:%M} UTC"
 
 
-def invoice_filename(order: Order) -> str:
-    return f"invoice-{order.id}.pdf"
+def invoice_filename(order: Order, statement: bool = False) -> str:
+    return f"{'statement' if statement else 'invoice'}-{order.id}.pdf"
+
+
+def check_invoiceable(order: Order) -> None:
+    """A declined or expired order sold nothing: it gets no sales invoice."""
+    if order.state in (OrderState.DECLINED, OrderState.EXPIRED):
+        raise Refused(f"Order {order.id} was {order.state.label} and refunded: nothing was sold, so there is "
+                      "no sales invoice.")
+
+
+def sales_lines(order: Order) -> list[tuple[str, str]]:
+    """The buyer's lines: every item, the tips, the total actually paid and what was refunded. No fee, no net."""
+    terms, cur = order.terms, order.terms.currency
+    lines = [(f"{'Service' if n == 0 else 'Extra'}: {item.name}", format_amount(item.amount, cur))
+             for n, item in enumerate(terms.items)]
+    if order.tips:
+        lines.append(("Tips to the seller", format_amount(order.tips, cur)))
+    lines.append(("Total paid", format_amount(terms.total + order.tips, cur)))
+    if order.refunded:
+        lines.append(("Refunded to you", format_amount(-order.refunded, cur)))
+    return lines
 
 
 def money_lines(order: Order) -> list[tuple[str, str]]:
@@ -100,11 +122,12 @@ def money_lines(order: Order) -> list[tuple[str, str]]:
     return lines
 
 
-def _details(order: Order, community_name: str, issued_at: datetime) -> list[tuple[str, str]]:
+def _details(order: Order, community_name: str, issued_at: datetime,
+             statement: bool = False) -> list[tuple[str, str]]:
     terms = order.terms
     status = order.state.label.capitalize() + (" (paused: a problem was reported)" if order.problem else "")
     rows = [
-        ("Invoice number", f"INV-{order.id}"),
+        ("Statement number" if statement else "Invoice number", f"{'STM' if statement else 'INV'}-{order.id}"),
         ("Issued", _when(issued_at)),
         ("Community", f"{community_name} ({order.community_id})"),
         ("Seller", order.seller_id),
@@ -129,54 +152,75 @@ def _details(order: Order, community_name: str, issued_at: datetime) -> list[tup
 
 
 def render_invoice(order: Order, community_name: str, issued_at: datetime) -> bytes:
-    """The seller's sales invoice for `order`, as the bytes of a PDF."""
-    terms, cur = order.terms, order.terms.currency
+    """The buyer's sales invoice for `order`, as the bytes of a PDF: paid, itemised, no fee and no net."""
+    check_invoiceable(order)
+    cur = order.terms.currency
+    pdf = _document(f"Sales invoice INV-{order.id}", community_name, issued_at)
+    _heading(pdf, "Sales invoice", 18)
+    _key_values(pdf, _details(order, community_name, issued_at))
+    pdf.ln(4)
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 8, latin1(f"PAID {order.placed_at:%Y-%m-%d}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _heading(pdf, "Itemised order", 12)
+    _amount_table(pdf, sales_lines(order))
+    _footnote(pdf, f"Amounts in {cur}. Paid in full when the order was placed.")
+    return bytes(pdf.output())
+
+
+def render_statement(order: Order, community_name: str, issued_at: datetime) -> bytes:
+    """The seller's settlement statement for `order`: its amounts, the community's fee and the seller's net."""
+    cur = order.terms.currency
+    pdf = _document(f"Settlement statement STM-{order.id}", community_name, issued_at)
+    _heading(pdf, "Settlement statement", 18)
+    _key_values(pdf, _details(order, community_name, issued_at, statement=True))
+    _heading(pdf, "Itemised order", 12)
+    _amount_table(pdf, [(f"{'Service' if n == 0 else 'Extra'}: {item.name}", format_amount(item.amount, cur))
+                        for n, item in enumerate(order.terms.items)]
+                  + [("Order total", format_amount(order.terms.total, cur))])
+    _heading(pdf, "Fee and earnings", 12)
+    _key_values(pdf, money_lines(order), align_right=True)
+    _footnote(pdf, f"Amounts in {cur}. The community's fee is taken when the buyer's payment is released from "
+                   "escrow, and on tips when they are paid; the seller's net earnings are the rest.")
+    return bytes(pdf.output())
+
+
+def _document(title: str, community_name: str, issued_at: datetime) -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_creation_date(issued_at)
-    pdf.set_title(f"Sales invoice INV-{order.id}")  # metadata is Unicode: no need to make it Latin-1
+    pdf.set_title(title)  # metadata is Unicode: no need to make it Latin-1
     pdf.set_author(community_name)
     pdf.add_page()
+    return pdf
 
-    pdf.set_font("helvetica", "B", 18)
-    pdf.cell(0, 10, "Sales invoice", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", "", 10)
-    pdf.ln(2)
-    _key_values(pdf, _details(order, community_name, issued_at))
 
-    pdf.ln(6)
-    pdf.set_font("helvetica", "B", 12)
-    pdf.cell(0, 8, "Itemised order", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+def _heading(pdf: FPDF, text: str, size: int) -> None:
+    pdf.ln(6 if size < 18 else 0)
+    pdf.set_font("helvetica", "B", size)
+    pdf.cell(0, 10 if size >= 18 else 8, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("helvetica", "", 10)
+    pdf.ln(2 if size >= 18 else 0)
+
+
+def _amount_table(pdf: FPDF, lines: list[tuple[str, str]]) -> None:
     bold = FontFace(emphasis="BOLD")
     with pdf.table(col_widths=(_WIDTH - 50, 50), text_align=("LEFT", "RIGHT"), width=_WIDTH,
                    line_height=6) as table:
         heading = table.row()
         heading.cell("Item")
         heading.cell("Amount", align="RIGHT")
-        for number, item in enumerate(terms.items):
+        for label, amount in lines:
             row = table.row()
-            kind = "Service" if number == 0 else "Extra"
-            row.cell(latin1(f"{kind}: {item.name}"))
-            row.cell(format_amount(item.amount, cur))
-        total = table.row()
-        total.cell("Total paid", style=bold)
-        total.cell(format_amount(terms.total, cur), style=bold)
+            style = bold if label.startswith(("Total", "Order total")) else None
+            row.cell(latin1(label), style=style)
+            row.cell(amount, style=style)
 
-    pdf.ln(6)
-    pdf.set_font("helvetica", "B", 12)
-    pdf.cell(0, 8, "Fee and earnings", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("helvetica", "", 10)
-    _key_values(pdf, money_lines(order), align_right=True)
 
+def _footnote(pdf: FPDF, text: str) -> None:
     pdf.ln(6)
     pdf.set_font("helvetica", "I", 8)
-    pdf.multi_cell(0, 4, latin1(
-        f"Amounts in {cur}. The community's fee is taken when the buyer's payment is released from escrow, "
-        "and on tips when they are paid; the seller's net earnings are the rest."),
-        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return bytes(pdf.output())
+    pdf.multi_cell(0, 4, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _key_values(pdf: FPDF, rows: list[tuple[str, str]], align_right: bool = False) -> None:

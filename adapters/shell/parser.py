@@ -134,7 +134,7 @@ def build() -> dict[str, argparse.ArgumentParser]:
     p = cmd("say", "write in the order's workspace chat")
     p.add_argument("order")
     p.add_argument("text")
-    p = cmd("invoice", "save the sales invoice as a PDF")
+    p = cmd("invoice", "save the order's PDF: the buyer's sales invoice, the seller's settlement statement")
     p.add_argument("order")
     p.add_argument("path", nargs="?")
     p = cmd("download", "copy an order's delivered files to a folder")

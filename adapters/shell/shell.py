@@ -52,7 +52,7 @@ class Runtime(Protocol):
         """Sandbox only: move the clock forward; refuses otherwise."""
         ...
 
-    def invoice(self, order: Order) -> bytes: ...
+    def invoice(self, order: Order, viewer: str = "") -> bytes: ...
 
 
 class Shell:
@@ -371,10 +371,12 @@ class Shell:
         order = self._find(args.order)
         if not order.roles(self._admin()):
             raise Refused(f"Order {order.id} is not yours.")
-        path = Path(args.path or f"invoice-{order.id}.pdf").expanduser()
-        data = self.runtime.invoice(order)
+        statement = self.user == order.seller_id
+        path = Path(args.path or f"{'statement' if statement else 'invoice'}-{order.id}.pdf").expanduser()
+        data = self.runtime.invoice(order, self.user)
         await asyncio.to_thread(path.write_bytes, data)
-        self.out(f"Sales invoice for order {order.id} saved to {path} ({len(data):,} bytes).")
+        what = "Settlement statement" if statement else "Sales invoice"
+        self.out(f"{what} for order {order.id} saved to {path} ({len(data):,} bytes).")
 
     async def _download(self, args: Namespace) -> None:
         order = self._find(args.order)

@@ -68,7 +68,7 @@ class Runtime(Protocol):
 
     def community(self, platform: str, external_id: str, name: str, admins: tuple[str, ...] = ()) -> Community: ...
 
-    def invoice(self, order: Order) -> bytes: ...
+    def invoice(self, order: Order, viewer: str = "") -> bytes: ...
 
 
 class SlackListeners:
@@ -181,10 +181,11 @@ class SlackListeners:
             actor = await self.as_admin(actor, client)
             if not actor.is_admin:
                 raise Refused(f"Order {order.id} is not yours: only its buyer, its seller and admins can act on it.")
-        pdf = await asyncio.to_thread(self.runtime.invoice, order)
+        pdf = await asyncio.to_thread(self.runtime.invoice, order, actor.user_id)
+        what = "statement" if actor.user_id == order.seller_id else "invoice"
         dm = await client.conversations_open(users=actor.user_id)
-        await client.files_upload_v2(channel=dm["channel"]["id"], content=pdf, filename=f"invoice-{order.id}.pdf",
-                                     title=f"Invoice for order {order.id}")
+        await client.files_upload_v2(channel=dm["channel"]["id"], content=pdf, filename=f"{what}-{order.id}.pdf",
+                                     title=f"{what.capitalize()} for order {order.id}")
         await self.tell(body, client, actor, f"The invoice for order {order.id} is in your direct messages.", respond)
 
     async def on_earnings(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,

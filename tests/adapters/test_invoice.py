@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
-from adapters.files.invoice import invoice_filename, latin1, money_lines, percent, render_invoice
+from adapters.files.invoice import invoice_filename, latin1, money_lines, percent, render_invoice, render_statement
 from core import commands as c
+from core.errors import Refused
 from core.lifecycle import OrderState
 from core.money import fee, format_amount
 from core.order import Order
@@ -17,9 +18,9 @@ from tests.market import SERVICE, Market
 ISSUED = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
 
-def render(market: Market, order: Order, community: str = "Test Guild") -> str:
-    """The invoice's text, whitespace collapsed so wrapped cells still read as one line."""
-    data = render_invoice(order, community, ISSUED)
+def render(market: Market, order: Order, community: str = "Test Guild", buyer: bool = False) -> str:
+    """The statement's (or the buyer's invoice's) text, whitespace collapsed so wrapped cells read as one line."""
+    data = (render_invoice if buyer else render_statement)(order, community, ISSUED)
     assert data.startswith(b"%PDF-")
     assert data.rstrip().endswith(b"%%EOF")
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
@@ -31,8 +32,8 @@ def test_a_completed_order_is_itemised_with_the_fee_taken_and_the_net(sqlite_mar
     order = m.get(m.order(until=OrderState.COMPLETED, extras=("nda", "fast")))
     text = render(m, order)
     terms = order.terms
-    assert "Sales invoice" in text
-    assert f"INV-{order.id}" in text
+    assert "Settlement statement" in text
+    assert f"STM-{order.id}" in text
     assert "2026-01-02 03:04 UTC" in text
     assert f"Test Guild ({order.community_id})" in text
     assert f"Seller {order.seller_id}" in text and f"Buyer {order.buyer_id}" in text
@@ -98,7 +99,7 @@ def test_a_declined_order_took_no_fee(sqlite_market: Market) -> None:
     m = sqlite_market
     order_id = m.order(until=OrderState.AWAITING_ACCEPTANCE)
     m.do(c.DeclineOrder, m.seller, order_id=order_id, reason="Too busy")
-    text = render(m, m.get(order_id))
+    text = render(m, m.get(order_id))  # the seller's statement: nothing earned
     assert "Refunded to the buyer -50.00 USD" in text
     assert "Fees taken 0.00 USD" in text and "Net earnings 0.00 USD" in text
     assert "Accepted -" in text
@@ -144,3 +145,36 @@ def test_the_file_name_is_the_order_id(sqlite_market: Market) -> None:
     order = m.get(m.order())
     assert invoice_filename(order) == f"invoice-{order.id}.pdf"
     assert SERVICE.title in render(m, order)
+
+
+def test_the_buyers_sales_invoice_shows_no_fee_and_no_net_but_the_tips_and_the_paid_total_and_date(
+        sqlite_market: Market) -> None:
+    m = sqlite_market
+    order_id = m.order(until=OrderState.COMPLETED, extras=("nda",))
+    m.do(c.Tip, m.buyer, order_id=order_id, amount=777)
+    order = m.get(order_id)
+    text = render(m, order, buyer=True)
+    assert "Sales invoice" in text and f"INV-{order.id}" in text
+    assert "Service: Logo design 50.00 USD" in text and "Extra: Non-disclosure agreement 10.00 USD" in text
+    assert "Tips to the seller 7.77 USD" in text
+    assert "Total paid 67.77 USD" in text
+    assert f"PAID {order.placed_at:%Y-%m-%d}" in text
+    for secret in ("Fee", "fee", "Net earnings", "net earnings", "10.00%"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("end", ["decline", "expire"])
+def test_a_declined_or_expired_order_gets_no_sales_invoice(sqlite_market: Market, end: str) -> None:
+    m = sqlite_market
+    order_id = m.order(until=OrderState.AWAITING_ACCEPTANCE)
+    if end == "decline":
+        m.do(c.DeclineOrder, m.seller, order_id=order_id, reason="Too busy")
+    else:
+        order = m.get(order_id)
+        order._expire(order.placed_at)  # the acceptance window's effect, as the sweep runs it
+        assert order.state is OrderState.EXPIRED
+        with pytest.raises(Refused, match="no sales invoice"):
+            render_invoice(order, "Test Guild", ISSUED)
+        return
+    with pytest.raises(Refused, match="no sales invoice"):
+        render_invoice(m.get(order_id), "Test Guild", ISSUED)

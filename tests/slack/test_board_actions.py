@@ -149,7 +149,15 @@ async def test_a_tip_after_completion_and_the_invoice_and_earnings_for_the_selle
     import io
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    assert order_id in text
+    assert order_id in text and "Settlement statement" in text and "Net earnings" in text
+
+    await world.click(BUYER, world.board(order_id), channel, "Download invoice")
+    upload = world.slack.last("files.completeUploadExternal")
+    assert upload.ok and upload.params["channel_id"] == world.dm_channel(BUYER)
+    pdf = world.slack.files[upload.params["files"][0]["id"]].content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Sales invoice" in text and "Tips to the seller" in text
+    assert "fee" not in text.lower() and "net earnings" not in text.lower()
 
 
 async def test_files_uploaded_in_the_modal_are_copied_with_their_checksum(world: World) -> None:
