@@ -1,13 +1,45 @@
 """gigroom's web server: one aiohttp application, on the GIGROOM_WEB_PORT, for every platform's web endpoints."""
 
+import logging
+import re
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import extract_content_type, parse_body
 
 from adapters.web.uploads import Runtime as UploadRuntime
 from adapters.web.uploads import UploadLinks, add_upload_page
 
 SLACK_EVENTS = "/slack/events"
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() takes '²', which int() refuses
+log = logging.getLogger(__name__)
+
+
+class Unreadable(Exception):
+    """A request to /slack/events that Bolt could not read: answered 4xx with this one line, not a 500."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def readable_bolt_request(request: web.Request) -> AsyncBoltRequest:
+    """The request as Bolt reads it, or Unreadable when its timestamp, text or JSON would make Bolt fail."""
+    if not TIMESTAMP.fullmatch(request.headers.get("X-Slack-Request-Timestamp", "")):
+        raise Unreadable(401, "invalid request: X-Slack-Request-Timestamp is not a number")
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(400, "invalid request: the body is not UTF-8 text") from None
+    try:
+        body = parse_body(text, extract_content_type({"content-type": [request.headers.get("Content-Type", "")]}))
+    except ValueError:
+        raise Unreadable(400, "invalid request: the payload is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise Unreadable(400, "invalid request: the payload is not a JSON object")
+    return AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
 
 
 class WebServer:
@@ -20,9 +52,12 @@ class WebServer:
     def add_slack(self, bolt: AsyncApp, events: bool = True) -> None:
         """Slack's events, commands and interactivity at /slack/events (signed requests only), and OAuth's pages."""
         async def dispatch(request: web.Request) -> web.Response:
-            if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
-                return web.json_response({"error": "invalid request"}, status=401)  # Bolt would fail with a 500
-            return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+            try:
+                bolt_request = await readable_bolt_request(request)
+            except Unreadable as refused:
+                log.warning("refused a request to %s: %s", SLACK_EVENTS, refused.reason)
+                return web.json_response({"error": refused.reason}, status=refused.status)
+            return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
         if events:
             self.app.router.add_post(SLACK_EVENTS, dispatch)

@@ -49,7 +49,7 @@ class UploadLinks:
     def read(self, token: str) -> tuple[Actor, str]:
         """The seller and the order a token names; Refused when it is forged or expired."""
         body, _, signature = token.partition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):  # bytes: a non-ASCII str raises TypeError
             raise BadLink("This upload link is not one of gigroom's.")
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         if self.now().timestamp() > claims["e"]:

@@ -78,3 +78,12 @@ async def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(world: Wo
     assert status == 413 and "100,000 bytes" in text
     assert world.gig.queries.order(order_id).draft is None
     assert stored_files(world) == []
+
+
+async def test_a_link_with_a_non_ascii_signature_is_refused_403_not_500(world: World) -> None:
+    order_id = await accepted_order(world)
+    link = await upload_link(world, order_id)
+    forged = link.rpartition(".")[0] + ".\u00e9\u00e9"
+    assert (await send(forged, b"x"))[0] == 403
+    async with aiohttp.ClientSession() as http, http.get(forged) as page:
+        assert page.status == 403
