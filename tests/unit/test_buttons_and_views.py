@@ -98,3 +98,13 @@ def test_every_button_on_a_board_names_a_rule_of_the_lifecycle_table() -> None:
     order = placed()
     assert {b.action for b in board(order, SELLER, NOW).buttons} <= with_buttons
     assert OrderState.AWAITING_ACCEPTANCE is order.state
+
+
+def test_only_the_parties_and_admins_read_an_order() -> None:
+    from core.errors import NotFound, Refused
+    order = placed()
+    assert order.readable(BUYER) and order.readable(SELLER) and order.readable(Actor("shell:t", "ada", True))
+    with pytest.raises(Refused, match="is not yours"):
+        order.check_read(Actor("shell:t", "eve"))
+    with pytest.raises(NotFound, match="There is no order"):
+        order.check_read(Actor("shell:other", "ada", True))
