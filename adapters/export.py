@@ -2,6 +2,7 @@
 
 Amounts are integer minor units (the columns end in `_minor`); datetimes are ISO 8601. Neither function
 holds more than one row: give them the iterators of `Queries.all_orders` and `Queries.ledger_lines`.
+An order is exported only when its reader may read it (`Order.readable`): the rule of every other read.
 Open a CSV file with `newline=""`: rows end in CRLF, as RFC 4180 has it.
 """
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from adapters.db.queries import LedgerLine
+from core.actor import Actor
 from core.order import Order
 
 FORMATS = ("csv", "json")
@@ -66,9 +68,9 @@ def ledger_row(line: LedgerLine) -> dict[str, Any]:
     }
 
 
-def export_orders(orders: Iterable[Order], fmt: str, out: TextIO) -> int:
-    """Write one row per order to `out`; the number of rows written."""
-    return _export((order_row(order) for order in orders), ORDER_FIELDS, fmt, out)
+def export_orders(orders: Iterable[Order], fmt: str, out: TextIO, reader: Callable[[Order], Actor]) -> int:
+    """Write one row per order that `reader(order)` may read to `out`; the number of rows written."""
+    return _export((order_row(order) for order in orders if order.readable(reader(order))), ORDER_FIELDS, fmt, out)
 
 
 def export_ledger(lines: Iterable[LedgerLine], fmt: str, out: TextIO) -> int:

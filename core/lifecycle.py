@@ -67,6 +67,7 @@ class Action(StrEnum):
     DOWNLOAD_INVOICE = "iv"
     POST_MESSAGE = "ms"
     RESOLVE = "rs"
+    VIEW = "vw"  # every read: the board, the history, the invoice, the files, the lists and exports
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ RULES: tuple[Rule, ...] = (
     _rule(Action.DOWNLOAD_INVOICE, f"{B} {SE} {A}", frozenset(S), set(), "download the invoice", "Download invoice", True),
     _rule(Action.POST_MESSAGE, f"{B} {SE} {A}", OPEN, set(), "write in the workspace", "", True),
     _rule(Action.RESOLVE, A, OPEN, {S.CANCELLED, S.COMPLETED}, "resolve the order", "", True),
+    _rule(Action.VIEW, f"{B} {SE} {A}", frozenset(S), set(), "read the order", "", True),
 )
 
 RULE = {rule.action: rule for rule in RULES}

@@ -9,7 +9,7 @@ from core import events as ev
 from core import ledger
 from core.actor import Actor, Owed
 from core.durations import MAX_DURATION, format_duration
-from core.errors import Refused
+from core.errors import NotFound, Refused
 from core.lifecycle import ENDED, ESCROWED, RULE, WORKING, Action, OrderState, Role
 from core.money import MAX_AMOUNT, fee, format_amount
 from core.order_parts import (
@@ -130,6 +130,25 @@ class Order:
         if self.problem and not rule.while_paused and role is not Role.TIMER:
             raise Refused(f"Order {self.id} is paused while an admin looks at the problem report.")
         return role
+
+    def check_read(self, actor: Actor) -> Role:
+        """The role in which `actor` reads this order, or the refusal: the one rule for every read of it.
+
+        Another community's order does not exist for the actor (as `uow_order` has it); in their own
+        community, only the roles of the lifecycle table's VIEW rule read it, in every state, paused or not.
+        What each role then sees of it is the views' business.
+        """
+        if actor.community_id != self.community_id:
+            raise NotFound(f"There is no order {self.id} here.")
+        return self.check(Action.VIEW, actor, self.placed_at)  # the VIEW rule has no time condition
+
+    def readable(self, actor: Actor) -> bool:
+        """Whether `actor` may read this order at all: lists keep only the orders this holds for."""
+        try:
+            self.check_read(actor)
+        except Refused:
+            return False
+        return True
 
     def can(self, action: Action, actor: Actor, now: datetime) -> bool:
         """Whether the board should offer `action` to `actor` now."""

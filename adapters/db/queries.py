@@ -1,6 +1,6 @@
 """The read side: lists and lookups for people, operators and exports. Never writes."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,9 @@ from adapters.db.tables import (
     WithdrawalRow,
 )
 from core import ledger
+from core.actor import Actor
 from core.community import Community, Withdrawal
+from core.errors import NotFound
 from core.events import Event
 from core.order import Order
 from core.policy import Policy
@@ -105,6 +107,29 @@ class Queries:
                 return
             yield from (_order(row) for row in rows)
             after = rows[-1].id
+
+    # ---- what a person may read: every adapter's read of an order goes through Order.check_read ----------
+    def read_order(self, actor: Actor, order_id: str) -> Order:
+        """The order, when `actor` may read it; else NotFound (not here) or Refused (not yours)."""
+        order = self.order(order_id.strip().upper())
+        if order is None:
+            raise NotFound(f"There is no order {order_id} here.")
+        order.check_read(actor)
+        return order
+
+    def read_orders(self, actor: Actor, everyone: bool = False, state: str | None = None,
+                    paused: bool | None = None, limit: int = 200) -> list[Order]:
+        """The orders `actor` may read, newest first: their own, or with `everyone` all their community's."""
+        found = self.orders(actor.community_id, None if everyone else actor.user_id, state, paused, limit)
+        return [order for order in found if order.readable(actor)]
+
+    def read_all_orders(self, reader: Callable[[Order], Actor], community_id: str | None = None) -> Iterator[Order]:
+        """Every order `reader(order)` may read, oldest first, in batches: what exports stream."""
+        return (order for order in self.all_orders(community_id) if order.readable(reader(order)))
+
+    def read_history(self, actor: Actor, order_id: str) -> list[Event]:
+        """An order's whole record, when `actor` may read the order."""
+        return self.history(self.read_order(actor, order_id).id)
 
     def listing(self, listing_id: str) -> Listing | None:
         with self._session() as s:

@@ -232,7 +232,7 @@ class Shell:
     async def _orders(self, args: Namespace) -> None:
         if args.all:
             self._need_admin()
-        found = self.runtime.queries.orders(self.community_id, None if args.all else self.user)
+        found = self.runtime.queries.read_orders(self._admin(), everyone=args.all)
         if not found:
             self.out("No orders.")
         now = self.runtime.clock.now()
@@ -247,16 +247,17 @@ class Shell:
             raise Refused(f"There is no order {order_id} here.")
         return order
 
+    def _read(self, order_id: str) -> Order:
+        """The order, when you may read it: the core's one rule for the board, history, invoice and files."""
+        return self.runtime.queries.read_order(self._admin(), order_id)
+
     async def _board(self, args: Namespace) -> None:
-        order = self._find(args.order)
+        order = self._read(args.order)
         for line in board_lines(board(order, self._admin(), self.runtime.clock.now()), shell_command):
             self.out(line)
 
     async def _history(self, args: Namespace) -> None:
-        order = self._find(args.order)
-        if not order.roles(self._admin()):
-            raise Refused(f"Order {order.id} is not yours.")
-        for event in self.runtime.queries.history(order.id):
+        for event in self.runtime.queries.read_history(self._admin(), args.order):
             self.out(f"{when(event.at)}  {describe(event)}")
 
     async def _requirements(self, args: Namespace) -> None:
@@ -368,9 +369,7 @@ class Shell:
         await self._do(c.PostMessage, order_id=args.order, text=args.text)
 
     async def _invoice(self, args: Namespace) -> None:
-        order = self._find(args.order)
-        if not order.roles(self._admin()):
-            raise Refused(f"Order {order.id} is not yours.")
+        order = self._read(args.order)
         statement = self.user == order.seller_id
         path = Path(args.path or f"{'statement' if statement else 'invoice'}-{order.id}.pdf").expanduser()
         data = self.runtime.invoice(order, self.user)
@@ -379,10 +378,8 @@ class Shell:
         self.out(f"{what} for order {order.id} saved to {path} ({len(data):,} bytes).")
 
     async def _download(self, args: Namespace) -> None:
-        order = self._find(args.order)
+        order = self._read(args.order)
         roles = order.roles(self._admin())
-        if not roles:
-            raise Refused(f"Order {order.id} is not yours.")
         folder = Path(args.folder).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         copied = 0
@@ -423,7 +420,7 @@ class Shell:
 
     async def _problems(self, args: Namespace) -> None:
         self._need_admin()
-        found = self.runtime.queries.orders(self.community_id, paused=True)
+        found = self.runtime.queries.read_orders(self._admin(), everyone=True, paused=True)
         if not found:
             self.out("No open problem reports.")
         for order in found:

@@ -65,14 +65,14 @@ class AdminCommands:
     async def cmd_orders(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
         state = args[0].lower() if args else None
-        found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id, None, state)
+        found = await asyncio.to_thread(self.runtime.queries.read_orders, actor, True, state)
         lines = [f"`{o.id}` {o.terms.title} · {o.state.label}{' (paused)' if o.problem else ''} · "
                  f"{money(o.terms.total, o.terms.currency)} · <@{o.buyer_id}> buys from <@{o.seller_id}>" for o in found]
         await self._say(respond, "Orders", lines, "None yet.")
 
     async def cmd_problems(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                         respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id, None, None, True)
+        found = await asyncio.to_thread(self.runtime.queries.read_orders, actor, True, None, True)
         lines = [f"`{o.id}` {o.terms.title}: the {o.problem.by.value} reported {when(o.problem.at)}: "
                  f"{o.problem.reason} · `/gig admin resolve {o.id} resume|extend|cancel|complete`"
                  for o in found if o.problem]
@@ -134,20 +134,20 @@ class AdminCommands:
         fmt = args[1].lower() if len(args) > 1 else "csv"
         if table not in ("orders", "ledger") or fmt not in ("csv", "json"):
             raise Usage("`/gig admin export orders|ledger [csv|json]`")
-        data, count = await asyncio.to_thread(self._export_text, actor.community_id, table, fmt)
+        data, count = await asyncio.to_thread(self._export_text, actor, table, fmt)
         name = f"{table}-{actor.community_id.replace(':', '-')}.{'csv' if fmt == 'csv' else 'jsonl'}"
         dm = await client.conversations_open(users=actor.user_id)
         await client.files_upload_v2(channel=dm["channel"]["id"], content=data, filename=name,
                                      title=plural(count, f"{table} row"))
         await self._say(respond, f"{plural(count, f'{table} row')} exported", [], "The file is in your direct messages.")
 
-    def _export_text(self, community_id: str, table: str, fmt: str) -> tuple[bytes, int]:
+    def _export_text(self, actor: Actor, table: str, fmt: str) -> tuple[bytes, int]:
         out = io.StringIO(newline="")
         queries = self.runtime.queries
         if table == "orders":
-            count = export_orders(queries.all_orders(community_id), fmt, out)
+            count = export_orders(queries.all_orders(actor.community_id), fmt, out, lambda _: actor)
         else:
-            count = export_ledger(queries.ledger_lines(community_id), fmt, out)
+            count = export_ledger(queries.ledger_lines(actor.community_id), fmt, out)
         return out.getvalue().encode(), count
 
 

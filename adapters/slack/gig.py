@@ -130,7 +130,7 @@ class GigCommands:
 
     async def cmd_orders(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                       respond: Any) -> None:
-        found = await asyncio.to_thread(self.runtime.queries.orders, actor.community_id, actor.user_id)
+        found = await asyncio.to_thread(self.runtime.queries.read_orders, actor)
         if not found:
             await self._ask("You have no orders yet: `/gig browse` shows what you can order.", respond)
             return

@@ -132,8 +132,9 @@ class SlackListeners:
         try:
             button = decode(action.get("action_id", ""))
             order = await self.order_for(actor, button.order_id)
+            actor = await self._party_or_admin(actor, order, client)
+            order.check_read(actor)  # every click reads the order first: the one rule for every read
             if Action(button.action) not in (Action.DOWNLOAD_INVOICE,):
-                actor = await self._party_or_admin(actor, order, client)
                 order.check(button.action, actor, self.runtime.clock.now())
             await self._act(button.action, order, actor, body, client, respond)
         except ValueError:
@@ -177,10 +178,7 @@ class SlackListeners:
 
     async def _send_invoice(self, order: Order, actor: Actor, client: AsyncWebClient, body: dict[str, Any],
                             respond: Any) -> None:
-        if actor.user_id not in (order.buyer_id, order.seller_id):
-            actor = await self.as_admin(actor, client)
-            if not actor.is_admin:
-                raise Refused(f"Order {order.id} is not yours: only its buyer, its seller and admins can act on it.")
+        order.check_read(await self._party_or_admin(actor, order, client))
         pdf = await asyncio.to_thread(self.runtime.invoice, order, actor.user_id)
         what = "statement" if actor.user_id == order.seller_id else "invoice"
         dm = await client.conversations_open(users=actor.user_id)
@@ -195,7 +193,9 @@ class SlackListeners:
         actor: Actor = context["actor"]
         try:
             order = await self.order_for(actor, action.get("action_id", "").rpartition(":")[2])
-            if actor.user_id != order.seller_id and not (await self.as_admin(actor, client)).is_admin:
+            actor = await self._party_or_admin(actor, order, client)
+            order.check_read(actor)
+            if actor.user_id != order.seller_id and not actor.is_admin:
                 raise Refused("Only the seller sees an order's earnings.")
             await self.tell(body, client, actor, earnings_text(order), respond)
         except Refused as refusal:
@@ -318,7 +318,7 @@ class SlackListeners:
 
     def _home(self, actor: Actor) -> dict[str, Any]:
         queries = self.runtime.queries
-        orders = queries.orders(actor.community_id, actor.user_id, limit=100)
+        orders = queries.read_orders(actor, limit=100)
         places = self.places.of_orders([o.id for o in orders])
         return home_view(actor.user_id, orders, queries.balances(actor.community_id, actor.user_id),
                          queries.listings(actor.community_id, actor.user_id, False), places, self.runtime.clock.now())

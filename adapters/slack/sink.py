@@ -121,6 +121,8 @@ class SlackSink:
             for user_id in dict.fromkeys((order.buyer_id, order.seller_id)):
                 await self._dm(attempt, user_id, text)
         for owed in event.owed:
+            if not order.readable(Actor(order.community_id, owed.user_id)):
+                continue  # a direct message about an order is a read of it: only for those who may read it
             where = f" in <#{place.channel_id}>" if place is not None and not place.archived else ""
             note = f"Your turn on order {order.id} ({order.terms.title}){where}: {owed.what}."
             if owed.user_id == order.seller_id and isinstance(event, ev.OrderPlaced | ev.RequirementsSubmitted):

@@ -13,6 +13,7 @@ import pytest
 from adapters.db.queries import LedgerLine, Queries
 from adapters.export import LEDGER_FIELDS, ORDER_FIELDS, export_ledger, export_orders, order_row
 from core import commands as c
+from core.actor import Actor
 from core.lifecycle import OrderState
 from core.order import Order
 from tests.market import Market
@@ -32,6 +33,11 @@ def filled(sqlite_market: Market) -> tuple[Market, list[str]]:
     return m, [done, declined, working, fresh]
 
 
+def operator(order: Order) -> Actor:
+    """The operator, an admin of every community, reads every order."""
+    return Actor(order.community_id, "operator", is_admin=True)
+
+
 def orders_of(m: Market) -> Iterator[Order]:
     return Queries(m.database).all_orders(batch=2)
 
@@ -47,7 +53,7 @@ def when(text: str) -> datetime | None:
 def test_orders_as_csv_round_trip(filled: tuple[Market, list[str]]) -> None:
     m, ids = filled
     out = io.StringIO(newline="")
-    assert export_orders(orders_of(m), "csv", out) == 4
+    assert export_orders(orders_of(m), "csv", out, operator) == 4
     rows = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert tuple(rows[0]) == ORDER_FIELDS
     assert sorted(r["id"] for r in rows) == sorted(ids)
@@ -76,7 +82,7 @@ def test_orders_as_csv_round_trip(filled: tuple[Market, list[str]]) -> None:
 def test_orders_as_json_lines_round_trip(filled: tuple[Market, list[str]]) -> None:
     m, ids = filled
     out = io.StringIO()
-    assert export_orders(orders_of(m), "json", out) == 4
+    assert export_orders(orders_of(m), "json", out, operator) == 4
     lines = out.getvalue().splitlines()
     assert len(lines) == 4
     for line in lines:
@@ -128,7 +134,7 @@ def test_rows_are_written_as_they_come(filled: tuple[Market, list[str]]) -> None
             seen.append(out.getvalue().count("\n"))
             yield order
 
-    assert export_orders(watched(), "json", out) == 4
+    assert export_orders(watched(), "json", out, operator) == 4
     assert seen == [0, 1, 2, 3]
 
 
@@ -140,7 +146,7 @@ def test_an_unknown_format_is_refused_before_anything_is_read_or_written(sqlite_
     out = io.StringIO()
     for fmt in ("xml", "", "jsonl"):
         with pytest.raises(ValueError, match="format is csv or json"):
-            export_orders(untouched(), fmt, out)
+            export_orders(untouched(), fmt, out, operator)
         with pytest.raises(ValueError, match="format is csv or json"):
             export_ledger(iter(()), fmt, out)
     assert out.getvalue() == ""
@@ -148,7 +154,7 @@ def test_an_unknown_format_is_refused_before_anything_is_read_or_written(sqlite_
 
 def test_nothing_to_export_is_a_header_or_nothing(sqlite_market: Market) -> None:
     out = io.StringIO(newline="")
-    assert export_orders(iter(()), "CSV", out) == 0
+    assert export_orders(iter(()), "CSV", out, operator) == 0
     assert out.getvalue() == ",".join(ORDER_FIELDS) + "\r\n"
     out = io.StringIO()
     assert export_ledger(iter(()), "json", out) == 0
@@ -159,9 +165,9 @@ def test_csv_text_cannot_run_as_a_spreadsheet_formula(sqlite_market: Market) -> 
     m = sqlite_market
     order_id = m.order(title='=HYPERLINK("http://evil.example","x")')
     out = io.StringIO(newline="")
-    export_orders([m.get(order_id)], "csv", out)
+    export_orders([m.get(order_id)], "csv", out, operator)
     row = next(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert row["title"] == '\'=HYPERLINK("http://evil.example","x")'
     out = io.StringIO()
-    export_orders([m.get(order_id)], "json", out)
+    export_orders([m.get(order_id)], "json", out, operator)
     assert json.loads(out.getvalue())["title"] == '=HYPERLINK("http://evil.example","x")'

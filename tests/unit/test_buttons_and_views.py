@@ -151,3 +151,13 @@ def test_every_board_button_has_a_shell_command_the_shell_can_read() -> None:
             assert rule.action in COMMANDS, f"no shell command for the button {rule.button!r}"
     for template in (*COMMANDS.values(), WITHDRAW_OWN_REQUEST):
         assert template.split()[0] in PARSERS
+
+
+def test_only_the_parties_and_admins_read_an_order() -> None:
+    from core.errors import NotFound, Refused
+    order = placed()
+    assert order.readable(BUYER) and order.readable(SELLER) and order.readable(Actor("shell:t", "ada", True))
+    with pytest.raises(Refused, match="is not yours"):
+        order.check_read(Actor("shell:t", "eve"))
+    with pytest.raises(NotFound, match="There is no order"):
+        order.check_read(Actor("shell:other", "ada", True))
