@@ -8,7 +8,6 @@ takes milliseconds. Who is acting, in which community, is resolved once per requ
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.db.places import Places
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
+from adapters.slack.actors import SlackActors
 from adapters.slack.files import SlackFiles
 from adapters.slack.forms import (
     DRAFT_FILES,
@@ -50,8 +50,6 @@ from core.ports import Clock, FileTooLarge
 from core.terms import Service
 
 log = logging.getLogger(__name__)
-ADMIN_CHECK_SECONDS = 300  # how long Slack's word on who administers the workspace is trusted
-PLATFORM = "slack"
 BUTTON = re.compile(r"^gr1:")
 DIRECT = {Action.ACCEPT_ORDER: c.AcceptOrder, Action.ACCEPT_DELIVERY: c.AcceptDelivery,
           Action.ALREADY_SENT: c.ConfirmAlreadySent, Action.WITHDRAW_PROBLEM: c.WithdrawProblem,
@@ -75,12 +73,11 @@ class SlackListeners:
 
     def __init__(self, runtime: Runtime, files: SlackFiles, places: Places, admins: frozenset[str] = frozenset()) -> None:
         self.runtime, self.files, self.places, self.admins = runtime, files, places, admins
+        self.actors = SlackActors(runtime, admins)
         self.gig = GigCommands(self)
-        self._communities: dict[str, str] = {}  # team id -> community id, once ensured
-        self._admin_cache: dict[tuple[str, str], tuple[bool, float]] = {}  # (admin?, when Slack said so)
 
     def register(self, app: AsyncApp) -> None:
-        app.use(self._resolve_actor)
+        app.use(self.actors.middleware)  # who is acting, an admin or not: once per request
         app.command("/gig")(guarded(self.gig.on_command))
         app.action(BUTTON)(guarded(self.on_button))
         app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(guarded(self.on_order_listing))
@@ -92,36 +89,10 @@ class SlackListeners:
         app.event("app_home_opened")(guarded(self.on_home))
         app.event("message")(guarded(self.on_message))
 
-    # ---- who is acting --------------------------------------------------------------------------------------
-    async def _resolve_actor(self, context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:
-        team_id, user_id = context.team_id, context.user_id
-        if team_id and user_id:
-            community_id = self._communities.get(team_id)
-            if community_id is None:
-                name = (body.get("team") or {}).get("domain") or body.get("team_domain") or team_id
-                community = await asyncio.to_thread(self.runtime.community, PLATFORM, team_id, name)
-                community_id = self._communities[team_id] = community.id
-            context["actor"] = Actor(community_id, user_id)
-        await next()
-
     async def currency(self, actor: Actor) -> str:
         """The currency of the actor's community: new listings and offers are priced in it."""
         community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
         return community.policy.currency if community else "USD"
-
-    async def as_admin(self, actor: Actor, client: AsyncWebClient) -> Actor:
-        """The actor, an admin when Slack says they administer the workspace or the settings name them."""
-        if actor.is_admin:
-            return actor
-        if actor.user_id in self.admins:
-            return replace(actor, is_admin=True)
-        key = (actor.community_id, actor.user_id)
-        known = self._admin_cache.get(key)
-        if known is None or time.monotonic() - known[1] > ADMIN_CHECK_SECONDS:
-            found = await client.users_info(user=actor.user_id)
-            user = found.get("user") or {}
-            known = self._admin_cache[key] = (bool(user.get("is_admin") or user.get("is_owner")), time.monotonic())
-        return replace(actor, is_admin=known[0])
 
     # ---- buttons on boards and updates ------------------------------------------------------------------------
     async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
@@ -132,18 +103,12 @@ class SlackListeners:
             button = decode(action.get("action_id", ""))
             order = await self.order_for(actor, button.order_id)
             if Action(button.action) not in (Action.DOWNLOAD_INVOICE,):
-                actor = await self._party_or_admin(actor, order, client)
                 order.check(button.action, actor, self.runtime.clock.now())
             await self._act(button.action, order, actor, body, client, respond)
         except ValueError:
             await self.tell(body, client, actor, "That button is not one of gigroom's.", respond)
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
-
-    async def _party_or_admin(self, actor: Actor, order: Order, client: AsyncWebClient) -> Actor:
-        if actor.user_id in (order.buyer_id, order.seller_id):
-            return actor
-        return await self.as_admin(actor, client)
 
     async def _act(self, action: Action, order: Order, actor: Actor, body: dict[str, Any], client: AsyncWebClient,
                    respond: Any) -> None:
@@ -176,10 +141,8 @@ class SlackListeners:
 
     async def _send_invoice(self, order: Order, actor: Actor, client: AsyncWebClient, body: dict[str, Any],
                             respond: Any) -> None:
-        if actor.user_id not in (order.buyer_id, order.seller_id):
-            actor = await self.as_admin(actor, client)
-            if not actor.is_admin:
-                raise Refused(f"Order {order.id} is not yours: only its buyer, its seller and admins can act on it.")
+        if actor.user_id not in (order.buyer_id, order.seller_id) and not actor.is_admin:
+            raise Refused(f"Order {order.id} is not yours: only its buyer, its seller and admins can act on it.")
         pdf = await asyncio.to_thread(self.runtime.invoice, order)
         dm = await client.conversations_open(users=actor.user_id)
         await client.files_upload_v2(channel=dm["channel"]["id"], content=pdf, filename=f"invoice-{order.id}.pdf",
@@ -193,7 +156,7 @@ class SlackListeners:
         actor: Actor = context["actor"]
         try:
             order = await self.order_for(actor, action.get("action_id", "").rpartition(":")[2])
-            if actor.user_id != order.seller_id and not (await self.as_admin(actor, client)).is_admin:
+            if actor.user_id != order.seller_id and not actor.is_admin:
                 raise Refused("Only the seller sees an order's earnings.")
             await self.tell(body, client, actor, earnings_text(order), respond)
         except Refused as refusal:
@@ -241,7 +204,6 @@ class SlackListeners:
                       client: AsyncWebClient, key: str) -> Any:
         """Run the form's command; None, or (block_id, message) saying what was wrong."""
         try:
-            actor = await self._party_or_admin(actor, order, client)
             limit = order.policy.max_file_bytes
             files = tuple([await self.files.copy(client, item, limit) for item in shared])
             draft = order.draft.files if order.draft else ()
