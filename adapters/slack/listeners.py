@@ -86,6 +86,7 @@ class SlackListeners:
         app.view(BUTTON)(guarded(self.on_form))
         app.view(b.LISTING_CALLBACK)(guarded(self.on_listing))
         app.view(b.OFFER_CALLBACK)(guarded(self.on_offer))
+        app.view(b.ORDER_EXTRAS_CALLBACK)(guarded(self.on_order_extras))
         app.event("app_home_opened")(guarded(self.on_home))
         app.event("message")(guarded(self.on_message))
 
@@ -164,12 +165,31 @@ class SlackListeners:
 
     async def on_order_listing(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                                context: AsyncBoltContext, client: AsyncWebClient, respond: Any) -> None:
+        """A browse button: a listing with extras opens a modal to tick them in; one without is ordered at once."""
         await ack()
         actor: Actor = context["actor"]
+        listing_id = action.get("value", "")
         try:
-            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=action.get("value", ""), key=request_key(body)))
+            listing = await asyncio.to_thread(self.runtime.queries.listing, listing_id.upper())
+            if listing is not None and listing.community_id == actor.community_id and listing.service.extras:
+                await client.views_open(trigger_id=body["trigger_id"], view=b.extras_modal(
+                    listing.service, listing.seller_id, b.ORDER_EXTRAS_CALLBACK, listing.id))
+                return
+            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=listing_id, key=request_key(body)))
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
+
+    async def on_order_extras(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                              context: AsyncBoltContext) -> None:
+        """The extras modal's submission: the listing ordered with the extras ticked, or the refusal in the modal."""
+        extras = b.chosen_extras(view, read_values(view).chosen)
+        try:
+            await self.runtime.handle(c.PlaceOrder(actor=context["actor"], listing_id=view.get("private_metadata") or "",
+                                                   extras=extras, key=request_key(body)))
+        except Refused as refusal:
+            await ack(response_action="errors", errors={f"{b.EXTRAS_BLOCK}-0": refusal.reason})
+            return
+        await ack()
 
     # ---- modals --------------------------------------------------------------------------------------------
     async def on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
