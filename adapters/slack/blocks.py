@@ -4,13 +4,14 @@ Every text is cut to Slack's limits here, so a long title or description never m
 message: sections 3,000 characters, headers 150, buttons 75, modal titles 24.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from adapters.slack.forms import TITLE_MAX, Field, Form
 from adapters.text import delivery_lines, money
 from core.lifecycle import Action, Role
 from core.order_parts import Delivery
-from core.terms import Listing, Offer
+from core.terms import Extra, Listing, Offer, Service
 from core.views import Board, BoardButton
 from core.words import plural
 
@@ -136,7 +137,10 @@ def listing_blocks(listings: list[Listing], viewer: str) -> list[Block]:
     blocks: list[Block] = []
     for listing in listings[:15]:
         s = listing.service
-        extras = "".join(f"\n   + {e.name} ({money(e.price, s.currency)})" for e in s.extras)
+        extras = ""
+        if s.extras:
+            extras = (f"\n*Extras* (to order one by its code: `/gig order {listing.id} {s.extras[0].code}`):"
+                      + "".join(f"\n• `{e.code}` {extra_text(e, s.currency)}" for e in s.extras))
         text = (f"*{s.title}* · {money(s.price, s.currency)} · {plural(s.delivery_days, 'day')} · "
                 f"{plural(s.deliveries, 'delivery', 'deliveries')} · by {mention(listing.seller_id)}\n"
                 f"{cut(s.description, 500)}{extras}\n`{listing.id}`")
@@ -147,6 +151,37 @@ def listing_blocks(listings: list[Listing], viewer: str) -> list[Block]:
             block["accessory"] = button("Order", f"{ORDER_LISTING}:{listing.id}", listing.id, "primary")
         blocks.append(block)
     return blocks
+
+
+def extra_text(extra: Extra, currency: str) -> str:
+    """An extra as a buyer weighs it: its name, what it adds to the price, and what else it changes."""
+    changes = [f"{abs(extra.days)} day{'s' if abs(extra.days) != 1 else ''} {'sooner' if extra.days < 0 else 'more'}"
+               if extra.days else "",
+               f"{extra.deliveries} more deliver{'ies' if extra.deliveries != 1 else 'y'}" if extra.deliveries else "",
+               "with an NDA" if extra.nda else ""]
+    said = ", ".join(change for change in changes if change)
+    return f"{extra.name}: +{money(extra.price, currency)}" + (f" ({said})" if said else "")
+
+
+EXTRAS_BLOCK = "extras"  # extras-0, extras-1, ...: one checkbox list per ten extras, Slack's most in one
+ORDER_EXTRAS_CALLBACK = "gig:order-extras"  # the Order button's modal; its private_metadata is the listing id
+
+
+def extras_modal(service: Service, seller_id: str, callback_id: str, metadata: str,
+                 submit: str = "Place order") -> dict[str, Any]:
+    """A modal in which the buyer ticks the extras to order with a service: their prices are added to its own."""
+    intro = section(f"*{service.title}* · {money(service.price, service.currency)} · by {mention(seller_id)}\n"
+                    "Tick the extras you want: each one's price is added to the total paid into escrow.")
+    fields = [Field(f"{EXTRAS_BLOCK}-{n}", "Extras" if n == 0 else "More extras", "checkboxes", optional=True,
+                    options=tuple((e.code, extra_text(e, service.currency)) for e in service.extras[start:start + 10]))
+              for n, start in enumerate(range(0, len(service.extras), 10))]
+    return modal(f"Order {service.title}", submit, [intro, *(input_block(f) for f in fields)], callback_id, metadata)
+
+
+def chosen_extras(view: dict[str, Any], chosen: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The codes ticked in an extras modal, in the order the modal lists them."""
+    blocks = [blk.get("block_id", "") for blk in view.get("blocks") or [] if isinstance(blk, dict)]
+    return tuple(code for block_id in blocks if block_id.startswith(f"{EXTRAS_BLOCK}-") for code in chosen(block_id))
 
 
 # ---- modals --------------------------------------------------------------------------------------------

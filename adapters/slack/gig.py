@@ -163,7 +163,6 @@ class GigCommands:
 
     async def cmd_admin(self, actor: Actor, args: list[str], body: dict[str, Any], client: AsyncWebClient,
                      respond: Any) -> None:
-        actor = await self.listeners.as_admin(actor, client)
         if not actor.is_admin:
             raise Refused("Only this workspace's admins and owners (or the admins gigroom is told of) can do that.")
         try:

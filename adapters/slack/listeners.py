@@ -8,7 +8,6 @@ takes milliseconds. Who is acting, in which community, is resolved once per requ
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.db.places import Places
 from adapters.db.queries import Queries
 from adapters.slack import blocks as b
+from adapters.slack.actors import SlackActors
 from adapters.slack.files import SlackFiles
 from adapters.slack.forms import (
     DRAFT_FILES,
@@ -51,8 +51,6 @@ from core.terms import Service
 from core.words import plural
 
 log = logging.getLogger(__name__)
-ADMIN_CHECK_SECONDS = 300  # how long Slack's word on who administers the workspace is trusted
-PLATFORM = "slack"
 BUTTON = re.compile(r"^gr1:")
 DIRECT = {Action.ACCEPT_ORDER: c.AcceptOrder, Action.ACCEPT_DELIVERY: c.AcceptDelivery,
           Action.ALREADY_SENT: c.ConfirmAlreadySent, Action.WITHDRAW_PROBLEM: c.WithdrawProblem,
@@ -76,12 +74,11 @@ class SlackListeners:
 
     def __init__(self, runtime: Runtime, files: SlackFiles, places: Places, admins: frozenset[str] = frozenset()) -> None:
         self.runtime, self.files, self.places, self.admins = runtime, files, places, admins
+        self.actors = SlackActors(runtime, admins)
         self.gig = GigCommands(self)
-        self._communities: dict[str, str] = {}  # team id -> community id, once ensured
-        self._admin_cache: dict[tuple[str, str], tuple[bool, float]] = {}  # (admin?, when Slack said so)
 
     def register(self, app: AsyncApp) -> None:
-        app.use(self._resolve_actor)
+        app.use(self.actors.middleware)  # who is acting, an admin or not: once per request
         app.command("/gig")(guarded(self.gig.on_command))
         app.action(BUTTON)(guarded(self.on_button))
         app.action(re.compile(rf"^{b.ORDER_LISTING}:"))(guarded(self.on_order_listing))
@@ -90,39 +87,14 @@ class SlackListeners:
         app.view(BUTTON)(guarded(self.on_form))
         app.view(b.LISTING_CALLBACK)(guarded(self.on_listing))
         app.view(b.OFFER_CALLBACK)(guarded(self.on_offer))
+        app.view(b.ORDER_EXTRAS_CALLBACK)(guarded(self.on_order_extras))
         app.event("app_home_opened")(guarded(self.on_home))
         app.event("message")(guarded(self.on_message))
-
-    # ---- who is acting --------------------------------------------------------------------------------------
-    async def _resolve_actor(self, context: AsyncBoltContext, body: dict[str, Any], next: Any) -> None:
-        team_id, user_id = context.team_id, context.user_id
-        if team_id and user_id:
-            community_id = self._communities.get(team_id)
-            if community_id is None:
-                name = (body.get("team") or {}).get("domain") or body.get("team_domain") or team_id
-                community = await asyncio.to_thread(self.runtime.community, PLATFORM, team_id, name)
-                community_id = self._communities[team_id] = community.id
-            context["actor"] = Actor(community_id, user_id)
-        await next()
 
     async def currency(self, actor: Actor) -> str:
         """The currency of the actor's community: new listings and offers are priced in it."""
         community = await asyncio.to_thread(self.runtime.queries.community, actor.community_id)
         return community.policy.currency if community else "USD"
-
-    async def as_admin(self, actor: Actor, client: AsyncWebClient) -> Actor:
-        """The actor, an admin when Slack says they administer the workspace or the settings name them."""
-        if actor.is_admin:
-            return actor
-        if actor.user_id in self.admins:
-            return replace(actor, is_admin=True)
-        key = (actor.community_id, actor.user_id)
-        known = self._admin_cache.get(key)
-        if known is None or time.monotonic() - known[1] > ADMIN_CHECK_SECONDS:
-            found = await client.users_info(user=actor.user_id)
-            user = found.get("user") or {}
-            known = self._admin_cache[key] = (bool(user.get("is_admin") or user.get("is_owner")), time.monotonic())
-        return replace(actor, is_admin=known[0])
 
     # ---- buttons on boards and updates ------------------------------------------------------------------------
     async def on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
@@ -132,7 +104,6 @@ class SlackListeners:
         try:
             button = decode(action.get("action_id", ""))
             order = await self.order_for(actor, button.order_id)
-            actor = await self._party_or_admin(actor, order, client)
             order.check_read(actor)  # every click reads the order first: the one rule for every read
             if Action(button.action) not in (Action.DOWNLOAD_INVOICE,):
                 order.check(button.action, actor, self.runtime.clock.now())
@@ -141,11 +112,6 @@ class SlackListeners:
             await self.tell(body, client, actor, "That button is not one of gigroom's.", respond)
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
-
-    async def _party_or_admin(self, actor: Actor, order: Order, client: AsyncWebClient) -> Actor:
-        if actor.user_id in (order.buyer_id, order.seller_id):
-            return actor
-        return await self.as_admin(actor, client)
 
     async def _act(self, action: Action, order: Order, actor: Actor, body: dict[str, Any], client: AsyncWebClient,
                    respond: Any) -> None:
@@ -178,7 +144,7 @@ class SlackListeners:
 
     async def _send_invoice(self, order: Order, actor: Actor, client: AsyncWebClient, body: dict[str, Any],
                             respond: Any) -> None:
-        order.check_read(await self._party_or_admin(actor, order, client))
+        order.check_read(actor)
         pdf = await asyncio.to_thread(self.runtime.invoice, order, actor.user_id)
         what = "statement" if actor.user_id == order.seller_id else "invoice"
         dm = await client.conversations_open(users=actor.user_id)
@@ -193,7 +159,6 @@ class SlackListeners:
         actor: Actor = context["actor"]
         try:
             order = await self.order_for(actor, action.get("action_id", "").rpartition(":")[2])
-            actor = await self._party_or_admin(actor, order, client)
             order.check_read(actor)
             if actor.user_id != order.seller_id and not actor.is_admin:
                 raise Refused("Only the seller sees an order's earnings.")
@@ -203,12 +168,31 @@ class SlackListeners:
 
     async def on_order_listing(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
                                context: AsyncBoltContext, client: AsyncWebClient, respond: Any) -> None:
+        """A browse button: a listing with extras opens a modal to tick them in; one without is ordered at once."""
         await ack()
         actor: Actor = context["actor"]
+        listing_id = action.get("value", "")
         try:
-            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=action.get("value", ""), key=request_key(body)))
+            listing = await asyncio.to_thread(self.runtime.queries.listing, listing_id.upper())
+            if listing is not None and listing.community_id == actor.community_id and listing.service.extras:
+                await client.views_open(trigger_id=body["trigger_id"], view=b.extras_modal(
+                    listing.service, listing.seller_id, b.ORDER_EXTRAS_CALLBACK, listing.id))
+                return
+            await self.runtime.handle(c.PlaceOrder(actor=actor, listing_id=listing_id, key=request_key(body)))
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
+
+    async def on_order_extras(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                              context: AsyncBoltContext) -> None:
+        """The extras modal's submission: the listing ordered with the extras ticked, or the refusal in the modal."""
+        extras = b.chosen_extras(view, read_values(view).chosen)
+        try:
+            await self.runtime.handle(c.PlaceOrder(actor=context["actor"], listing_id=view.get("private_metadata") or "",
+                                                   extras=extras, key=request_key(body)))
+        except Refused as refusal:
+            await ack(response_action="errors", errors={f"{b.EXTRAS_BLOCK}-0": refusal.reason})
+            return
+        await ack()
 
     # ---- modals --------------------------------------------------------------------------------------------
     async def on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
@@ -243,7 +227,6 @@ class SlackListeners:
                       client: AsyncWebClient, key: str) -> Any:
         """Run the form's command; None, or (block_id, message) saying what was wrong."""
         try:
-            actor = await self._party_or_admin(actor, order, client)
             limit = order.policy.max_file_bytes
             files = tuple([await self.files.copy(client, item, limit) for item in shared])
             draft = order.draft.files if order.draft else ()

@@ -27,11 +27,13 @@ async def make_listing(world: World, **changes: str) -> str:
 
 
 async def place_order(world: World, listing_id: str) -> str:
-    """The buyer orders from `/gig browse`, then gives the requirements from the board's button."""
+    """The buyer orders from `/gig browse` (no extras ticked in its modal), then gives the requirements."""
     await world.command(BUYER, "browse")
     listing_message = world.responses_to(BUYER)[-1]
     assert "Logo design" in text_of(listing_message)
     await world.click(BUYER, listing_message, world.slack.channel_id("general"), "Order")
+    extras = world.modal(BUYER)  # the listing has an extra: the buyer ticks none
+    await world.submit(BUYER, extras, {"extras-0": payloads.checkboxes_value([])})
     order = world.gig.queries.orders(None, BUYER)[0]
     return order.id
 
