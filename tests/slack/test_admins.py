@@ -100,7 +100,8 @@ async def test_a_person_the_policy_names_as_admin_sees_an_orders_earnings_and_ot
     await world.click(POLICY_ADMIN, world.board(s.escrow), channel, "My earnings")
     assert world.heard(POLICY_ADMIN, "forecast net earnings")
     await world.click(NOBODY, world.board(s.escrow), channel, "My earnings")
-    assert world.heard(NOBODY, "Only the seller") and not world.heard(NOBODY, "forecast net earnings")
+    # a stranger may not read the order at all: the core's read rule answers before the earnings' own check
+    assert world.heard(NOBODY, "is not yours") and not world.heard(NOBODY, "forecast net earnings")
 
 
 async def test_taking_a_person_out_of_the_policys_admins_takes_their_admin_power_at_once(world: World) -> None:
