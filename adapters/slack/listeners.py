@@ -32,7 +32,7 @@ from adapters.slack.forms import (
     requirements_form,
 )
 from adapters.slack.gig import GigCommands
-from adapters.slack.guard import guarded
+from adapters.slack.guard import guarded, unreadable_view
 from adapters.slack.home import home_view
 from adapters.terms_text import parse_extra
 from adapters.text import money
@@ -202,11 +202,14 @@ class SlackListeners:
             button = decode(view.get("callback_id", ""))
             order = await self.order_for(actor, button.order_id)
         except (ValueError, Refused) as error:
-            await ack(response_action="errors", errors={})
-            await self.tell(body, client, actor, getattr(error, "reason", "That form is not one of gigroom's."))
+            await ack(response_action="update", view=unreadable_view(
+                getattr(error, "reason", "That form is not one of gigroom's: nothing was changed.")))
             return
         form = requirements_form(order.terms.questions) if button.action is Action.SUBMIT_REQUIREMENTS \
-            else FORMS[button.action]
+            else FORMS.get(button.action)
+        if form is None:
+            await ack(response_action="update", view=unreadable_view("gigroom has no form for that: nothing was changed."))
+            return
         values = read_values(view)
         shared = [*({"id": file_id} for file_id in values.chosen(SHARED)), *(values.data.get("files") or [])]
         if shared:  # copying files can take longer than Slack waits for the ack: say so, copy, then answer
