@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [engine] [timers] [slack] [--quick]`; all of them when none is named."""
+"""Run the benchmarks: `python -m bench [engine] [timers] [slack] [relay] [--quick]`; all of them when none is named."""
 
 import argparse
 import json
@@ -7,7 +7,7 @@ import sys
 import time
 from importlib import import_module
 
-BENCHMARKS = ("engine", "timers", "slack")
+BENCHMARKS = ("engine", "timers", "slack", "relay")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from typer._click import exceptions as click  # typer vendors its own click: its
 from typer.core import TyperGroup
 
 from adapters.export import export_ledger, export_orders
+from adapters.relay import letters, outbox_counts, retry
 from adapters.shell.shell import Shell, stdin_lines
 from adapters.text import board_lines, describe, money, when
 from bot.app import Gigroom
@@ -33,6 +34,7 @@ from core.money import parse_amount
 from core.order import Order
 from core.order_parts import Resolution
 from core.views import board
+from core.words import plural
 
 OPERATOR = "operator"
 USAGE, REFUSED = 2, 1  # exit codes: the command line or a setting is wrong / gigroom looked and said no
@@ -363,6 +365,47 @@ def withdrawals_list(all_: Annotated[bool, typer.Option("--all", help="paid ones
             typer.echo(f"{w.id}  {w.community_id}  {w.state.value}  {money(w.amount, w.currency)}  to {w.seller_id}"
                        f"  asked {when(w.requested_at)}")
         typer.echo(f"{len(found)} withdrawal(s).")
+
+
+outbox_app = typer.Typer(help="Notifications still to be shown on Slack or Discord, and dead letters.",
+                         invoke_without_command=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.callback()
+def outbox(
+    ctx: typer.Context,
+    waiting: Annotated[bool, typer.Option("--waiting", help="list the events still waiting instead")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 50,
+) -> None:
+    """The dead letters (what a platform refused for good, such as a deleted channel), or the events still waiting."""
+    if ctx.invoked_subcommand:
+        return
+    with _gigroom() as gig:
+        pending, dead = outbox_counts(gig.database)
+        for letter in letters(gig.database, dead=not waiting, limit=limit):
+            tried = plural(letter.attempts, "attempt")
+            typer.echo(f"{letter.id}  {letter.community_id}  {letter.order_id or '-'}  {letter.type}  "
+                       f"{when(letter.created_at)}  {tried}  {letter.error or ''}".rstrip())
+        typer.echo(f"{pending} waiting, {plural(dead, 'dead letter')}."
+                   + (" Retry them with `gigroom outbox retry ID ...` or `--all`." if dead else ""))
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="dead letters' ids, from `gigroom outbox`")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every dead letter")] = False,
+) -> None:
+    """Put dead letters back in the outbox: the running gigroom shows them within its relay interval."""
+    if not ids and not all_:
+        _fail("Name the dead letters to retry (their ids, from `gigroom outbox`), or give --all.")
+    with _gigroom() as gig:
+        if ids:
+            known = {letter.id for letter in letters(gig.database, limit=1_000_000)}
+            if unknown := [i for i in ids if i not in known]:
+                _fail(f"Not a dead letter: {', '.join(map(str, unknown))} (see `gigroom outbox`).")
+        done = retry(gig.database, gig.clock.now(), None if all_ else ids)
+        typer.echo(f"{plural(done, 'dead letter')} back in the outbox.")
 
 
 @app.command()

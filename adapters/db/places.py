@@ -76,7 +76,7 @@ SENDS_KEPT = timedelta(days=7)  # longer than the relay ever retries an event
 
 
 class Sends:
-    """The steps of showing an event that are done, kept only when a later step failed (adapter-side)."""
+    """The steps of showing an event that are done, each kept as it is done (adapter-side): a retry skips them."""
 
     def __init__(self, database: Database, platform: str) -> None:
         self.database, self.platform = database, platform

@@ -120,7 +120,11 @@ class WithdrawalRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """Every event, written with the change that caused it; the relay hands it to the adapters."""
+    """Every event, written with the change that caused it; the relay hands it to the adapters.
+
+    Pending: `sent_at` and `dead_at` unset. A dead letter (`dead_at`) is one the platform refused for
+    good (a deleted channel): kept with its error until an operator retries it (`gigroom outbox`).
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "available_at"),)
@@ -137,6 +141,7 @@ class OutboxRow(SQLModel, table=True):
     claimed_by: str | None = None
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    dead_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class CommandRow(SQLModel, table=True):

@@ -10,15 +10,17 @@ failure here (Slack down, rate limited past the client's retries) is retried lat
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.db.places import Place, Places, Sends
 from adapters.db.queries import Queries
+from adapters.relay import RetryLater, Undeliverable
 from adapters.slack import blocks as b
 from adapters.text import describe, money
 from core import events as ev
@@ -28,8 +30,13 @@ from core.order import Order
 from core.ports import Clock
 from core.views import BoardButton, board
 
+log = logging.getLogger(__name__)
 PLATFORM = "slack"
 NAME_MAX = 80
+# Errors no retry can change: the channel or the person is gone, the app was uninstalled or lost a scope.
+REFUSED_FOR_GOOD = frozenset({"channel_not_found", "is_archived", "not_in_channel", "invalid_auth", "account_inactive",
+                              "token_revoked", "missing_scope", "team_not_found"})
+DM_GONE = frozenset({"user_not_found", "user_disabled", "cannot_dm_bot"})  # that person cannot be written to
 ClientFor = Callable[[str], Awaitable[AsyncWebClient]]  # a workspace's team id -> a client with its bot token
 
 
@@ -43,19 +50,27 @@ def channel_name(order: Order, attempt: int = 0) -> str:
 
 @dataclass
 class Attempt:
-    """One try at showing an event: the steps an earlier, failed try already did are not done again."""
+    """One try at showing an event: the steps an earlier try already did are not done again.
+
+    Each step is recorded as soon as it is done, before the next one starts: a retry after a
+    failure, and a restart after a crash (even a SIGKILL, which runs no handler), repeats none.
+    """
 
     client: AsyncWebClient
     done: set[str]
-    fresh: set[str] = field(default_factory=set)
+    record: Callable[[str], Awaitable[None]]
 
     def did(self, step: str) -> bool:
-        return step in self.done or step in self.fresh
+        return step in self.done
+
+    async def mark(self, step: str) -> None:
+        self.done.add(step)
+        await self.record(step)
 
     async def once(self, step: str, action: Callable[[], Awaitable[object]]) -> None:
         if not self.did(step):
             await action()
-            self.fresh.add(step)
+            await self.mark(step)
 
 
 class SlackSink:
@@ -66,17 +81,30 @@ class SlackSink:
         self.sends = Sends(places.database, PLATFORM)
 
     async def deliver(self, event: ev.Event) -> None:
-        """Show an event; if a step fails, the steps done are kept, and the relay's next try skips them."""
+        """Show an event; the steps done are kept as they are done, and the relay's next try skips them.
+
+        What Slack refuses for good (the channel deleted, the app uninstalled) is `Undeliverable`: the
+        relay keeps it as a dead letter instead of retrying it; a rate limit past the client's own
+        retries is retried after the time Slack asked for.
+        """
         platform, _, team_id = event.community_id.partition(":")
         if platform != PLATFORM:
             return
         key = hashlib.sha256(repr(event).encode()).hexdigest()
-        attempt = Attempt(await self.client_for(team_id), await asyncio.to_thread(self.sends.done, key))
+
+        async def record(step: str) -> None:
+            await asyncio.to_thread(self.sends.keep, key, {step}, self.clock.now())
+
+        attempt = Attempt(await self.client_for(team_id), await asyncio.to_thread(self.sends.done, key), record)
         try:
             await self._show(attempt, event)
-        except BaseException:
-            if attempt.fresh:
-                await asyncio.to_thread(self.sends.keep, key, attempt.fresh, self.clock.now())
+        except SlackApiError as error:
+            code = str(error.response.get("error", ""))
+            if code in REFUSED_FOR_GOOD:
+                raise Undeliverable(f"Slack refused it for good: {code}") from error
+            if error.response.status_code == 429:
+                raise RetryLater(f"rate limited by Slack: {code or 429}",
+                                 float(error.response.headers.get("Retry-After", 0) or 0)) from error
             raise
 
     async def _show(self, attempt: Attempt, event: ev.Event) -> None:
@@ -154,7 +182,7 @@ class SlackSink:
             posted = await client.chat_postMessage(channel=place.channel_id, text=text, blocks=blocks)
             board_ref = posted["ts"]
             await asyncio.to_thread(self.places.set_board, order.id, board_ref)
-            attempt.fresh.add("board")
+            await attempt.mark("board")
         if attempt.did("board"):
             await attempt.once("pin", lambda: client.pins_add(channel=place.channel_id, timestamp=board_ref))
 
@@ -191,9 +219,14 @@ class SlackSink:
         order_id = buttons[0].id.split(":")[2] if buttons else "dm"
 
         async def send() -> None:
-            dm = await client.conversations_open(users=user_id)
-            await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
-                                          blocks=blocks or b.update_blocks(text, order_id, buttons))
+            try:
+                dm = await client.conversations_open(users=user_id)
+                await client.chat_postMessage(channel=dm["channel"]["id"], text=text,
+                                              blocks=blocks or b.update_blocks(text, order_id, buttons))
+            except SlackApiError as error:
+                if error.response.get("error") not in DM_GONE:
+                    raise
+                log.warning("no direct message to %s: %s", user_id, error.response.get("error"))
 
         await attempt.once(f"{step}:{user_id}", send)
 

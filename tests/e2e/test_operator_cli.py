@@ -248,3 +248,32 @@ def test_a_refund_amount_is_a_plain_decimal_never_a_comma_read_as_thousands(cli:
     done = cli.invoke(app, ["refund", order_id, "--amount", amount])
     assert done.exit_code == 1 and said in done.output, done.output
     assert sqlite_market.get(order_id).state is OrderState.IN_PROGRESS
+
+
+async def test_an_operator_sees_the_dead_letters_and_retries_them(cli: CliRunner, sqlite_market: Market) -> None:
+    from adapters.relay import OutboxRelay, Undeliverable
+    from core.events import Event
+
+    order_id = sqlite_market.order(until=OrderState.IN_PROGRESS)
+
+    class DeletedRoom:
+        platform = "shell"
+
+        async def deliver(self, event: Event) -> None:
+            if type(event).__name__ == "OrderAccepted":
+                raise Undeliverable("channel_not_found")
+
+    await OutboxRelay(sqlite_market.database, [DeletedRoom()], sqlite_market.clock.now, "one").run_once()
+    listed = cli.invoke(app, ["outbox"])
+    assert listed.exit_code == 0, listed.output
+    [line] = [line for line in listed.output.splitlines() if "OrderAccepted" in line]
+    assert order_id in line and "1 attempt" in line and "Undeliverable: channel_not_found" in line
+    assert "0 waiting, 1 dead letter." in listed.output
+    letter_id = line.split()[0]
+    assert "0 waiting" in cli.invoke(app, ["outbox", "--waiting"]).output
+    _one_line(cli.invoke(app, ["outbox", "retry"]), 1, "--all")
+    _one_line(cli.invoke(app, ["outbox", "retry", "999"]), 1, "Not a dead letter: 999")
+    done = cli.invoke(app, ["outbox", "retry", letter_id])
+    assert done.exit_code == 0 and "1 dead letter back in the outbox." in done.output
+    assert "1 waiting, 0 dead letters." in cli.invoke(app, ["outbox"]).output
+    assert "0 dead letters back" in cli.invoke(app, ["outbox", "retry", "--all"]).output

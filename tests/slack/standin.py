@@ -531,6 +531,10 @@ class SlackStandIn:
         self._response_urls[rid] = ResponseUrl(rid, team_id, channel, message_ts, user_id)
         return f"{self.url}respond/{rid}"
 
+    def delete_channel(self, channel_id: str) -> None:
+        """Someone deletes the channel in Slack: from now on every call naming it answers channel_not_found."""
+        del self._channels[channel_id]
+
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer 429 with ``Retry-After: retry_after``, doing nothing."""
         self._rate_limits[method] = [times, retry_after]

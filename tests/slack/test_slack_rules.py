@@ -2,13 +2,20 @@
 clicks by the wrong person or from another workspace, oversized files, Socket Mode reconnects."""
 
 import asyncio
-from datetime import timedelta
+import os
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
+from adapters.relay import LEASE, letters, outbox_counts
+from bot.app import Gigroom
+from core import commands as c
+from core.actor import Actor
 from core.lifecycle import OrderState
+from core.order_parts import DeliveryKind
 from tests.slack import payloads
 from tests.slack.standin import SlackStandIn
 from tests.slack.test_commands import accepted_order
@@ -130,6 +137,62 @@ async def test_a_retry_after_a_failure_halfway_posts_nothing_twice(world: World)
     assert len([t for t in texts if t.startswith(f"Order {order_id}:")]) == 1, "one board"
     assert world.board(order_id).get("pinned_to") == [channel]
     assert len([m for m in world.dm(BUYER) if "deliver" in m["text"]]) <= 1
+
+
+async def test_a_sigkill_while_an_update_is_shown_repeats_none_of_its_steps_after_the_restart(
+        world: World, tmp_path: Path) -> None:
+    """A real `gigroom run` is killed while the board edit waits out a 429, the update already posted."""
+    order_id = await accepted_order(world)
+    channel = world.order_channel(order_id)
+    await world.stop()
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-acme", "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": world.slack.base_url, "GIGROOM_WEB_PORT": "0", "GIGROOM_LOG_LEVEL": "ERROR",
+           "DATABASE_URL": world.settings.database_url, "GIGROOM_FILES_DIR": str(world.settings.files_dir),
+           "GIGROOM_RELAY_INTERVAL": "0.1"}
+    for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "DISCORD_TOKEN"):
+        env.pop(name, None)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        world.slack.rate_limit("chat.update", times=1, retry_after=60)  # the client waits a minute: held
+        engine = Gigroom(world.settings)
+        order = engine.queries.order(order_id)
+        await engine.handle(c.DeliverOrder(actor=Actor(order.community_id, SELLER), order_id=order_id,
+                                           kind=DeliveryKind.PREVIEW, description="Concepts", confirm_no_file=True))
+        engine.database.dispose()
+        for _ in range(300):
+            if any(call.status == 429 for call in world.slack.calls_to("chat.update")):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the board edit was never tried")
+    finally:
+        process.kill()  # SIGKILL: no handler runs
+        await process.wait()
+    with time_machine.travel(datetime.now(UTC) + LEASE + timedelta(seconds=1), tick=True):  # the dead one's lease ends
+        await world.start()
+        await world.settle()
+    texts = [m["text"] for m in world.slack.messages(channel)]
+    assert len([t for t in texts if t.startswith(f"Delivery 1 of order {order_id}")]) == 1, texts
+    assert world.gig.queries.unsent() == 0
+    assert world.gig.queries.order(order_id).state is OrderState.DELIVERED
+    assert "Accept delivery" in labels(world.board(order_id))
+
+
+async def test_an_update_for_a_deleted_channel_is_a_dead_letter_and_holds_back_nothing(world: World) -> None:
+    order_id = await accepted_order(world)
+    world.slack.delete_channel(world.order_channel(order_id))
+    order = world.gig.queries.order(order_id)
+    seller = Actor(order.community_id, SELLER)
+    await world.gig.handle(c.DeliverOrder(actor=seller, order_id=order_id, kind=DeliveryKind.PREVIEW,
+                                          description="Concepts", confirm_no_file=True))
+    await world.settle()
+    await world.gig.handle(c.AcceptDelivery(actor=Actor(order.community_id, BUYER), order_id=order_id))
+    await world.settle()
+    assert outbox_counts(world.gig.database) == (0, 2)  # not retried for ever, not lost: kept, for an operator
+    dead = letters(world.gig.database)
+    assert [d.type for d in dead] == ["OrderDelivered", "DeliveryAccepted"]
+    assert all(d.error == "Undeliverable: Slack refused it for good: channel_not_found" for d in dead)
 
 
 async def test_a_restart_in_the_middle_of_an_order_keeps_its_buttons_working(world: World) -> None:
