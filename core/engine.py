@@ -237,30 +237,27 @@ def _make_offer(ctx: Context, cmd: c.MakeOffer) -> str:
         raise Refused("A custom offer goes to someone else: you can't make one to yourself.", field="buyer_id")
     community = _community(uow, cmd.actor.community_id)
     service = _priced(cmd.service, uow, cmd.actor)
-    terms = service.terms(cmd.extras, community.policy.fee_bps)
     offer = Offer(new_id("F"), community.id, cmd.actor.user_id, cmd.buyer_id, service, now,
                   now + community.policy.offer_validity, extras=cmd.extras)
+    terms = offer.terms((), community.policy.fee_bps)  # the extras the seller included, checked
     uow.offers.add(offer)
     ctx.emit(ev.OfferMade(community_id=community.id, at=now, offer_id=offer.id, seller_id=offer.seller_id,
                               buyer_id=offer.buyer_id, title=service.title, total=terms.total,
-                              currency=terms.currency, expires_at=offer.expires_at,
-                              extras=tuple(e for e in service.extras if e.code not in cmd.extras)))
+                              currency=terms.currency, expires_at=offer.expires_at, extras=offer.addable))
     return offer.id
 
 
 def _answer_offer(ctx: Context, cmd: c.AnswerOffer) -> str:
     uow, now = ctx.uow, ctx.now
-    offer = _open_offer(uow, cmd.actor, cmd.offer_id, now)
-    if offer.buyer_id != cmd.actor.user_id:
-        raise Refused("Only the buyer this offer was made to can answer it.")
+    offer = _offer(uow, cmd.actor, cmd.offer_id)
+    offer.check_answer(cmd.actor.user_id, now)
     if not cmd.accept:
         offer.status = OfferStatus.DECLINED
         uow.offers.save(offer)
         ctx.emit(_offer_closed(offer, now))
         return offer.id
     community = _community(uow, offer.community_id)
-    # The extras the seller included stay; the buyer adds any of the offer's others (codes checked by terms()).
-    terms = offer.service.terms((*offer.extras, *cmd.extras), community.policy.fee_bps)
+    terms = offer.terms(cmd.extras, community.policy.fee_bps)
     order = Order.place(new_id("O"), cmd.actor, offer.seller_id, terms, community.policy, now, offer_id=offer.id)
     offer.status, offer.order_id = OfferStatus.ACCEPTED, order.id
     uow.offers.save(offer)
@@ -269,7 +266,8 @@ def _answer_offer(ctx: Context, cmd: c.AnswerOffer) -> str:
 
 def _withdraw_offer(ctx: Context, cmd: c.WithdrawOffer) -> str:
     uow, now = ctx.uow, ctx.now
-    offer = _open_offer(uow, cmd.actor, cmd.offer_id, now)
+    offer = _offer(uow, cmd.actor, cmd.offer_id)
+    offer.check_open(now)
     if offer.seller_id != cmd.actor.user_id:
         raise Refused("Only the seller who made the offer can withdraw it.")
     offer.status = OfferStatus.WITHDRAWN
@@ -367,14 +365,10 @@ def _listing(uow: UnitOfWork, actor: Actor, listing_id: str) -> Listing:
     return listing
 
 
-def _open_offer(uow: UnitOfWork, actor: Actor, offer_id: str, now: datetime) -> Offer:
+def _offer(uow: UnitOfWork, actor: Actor, offer_id: str) -> Offer:
     offer = uow.offers.get(normalise(offer_id))
     if offer is None or offer.community_id != actor.community_id:
         raise NotFound(f"There is no offer {offer_id} here.")
-    if offer.status is not OfferStatus.OPEN:
-        raise Refused(f"Offer {offer.id} is already {offer.status.value}.")
-    if now >= offer.expires_at:
-        raise Refused(f"Offer {offer.id} expired on {offer.expires_at:%Y-%m-%d %H:%M} UTC.")
     return offer
 
 

@@ -68,13 +68,14 @@ class Service:
         questions = tuple(q.strip() for q in self.questions if q.strip())
         return replace(self, title=title, description=description, questions=questions)
 
-    def terms(self, chosen: tuple[str, ...], fee_bps: int) -> "Terms":
-        """The terms of an order for these chosen extras, frozen from this moment on."""
+    def terms(self, chosen: tuple[str, ...], fee_bps: int, on: str = "this listing") -> "Terms":
+        """The terms of an order for these chosen extras, frozen from this moment on; `on` names what a refusal
+        of an unknown extra says they are missing from (this listing, this offer)."""
         by_code = {extra.code: extra for extra in self.extras}
         unknown = [code for code in chosen if code not in by_code]
         if unknown:
             offered = ", ".join(by_code) or "none"
-            raise Refused(f"No extra called {', '.join(unknown)} on this listing (extras: {offered}).", field="extras")
+            raise Refused(f"No extra called {', '.join(unknown)} on {on} (extras: {offered}).", field="extras")
         extras = [by_code[code] for code in dict.fromkeys(chosen)]
         items = (LineItem(self.title, self.price), *(LineItem(e.name, e.price) for e in extras))
         return Terms(
@@ -149,4 +150,25 @@ class Offer:
     expires_at: datetime
     status: OfferStatus = OfferStatus.OPEN
     order_id: str | None = None
-    extras: tuple[str, ...] = field(default=())
+    extras: tuple[str, ...] = field(default=())  # the codes of the extras the seller included
+
+    @property
+    def addable(self) -> tuple[Extra, ...]:
+        """The extras the buyer may add when accepting: the service's, less those the seller included."""
+        return tuple(extra for extra in self.service.extras if extra.code not in self.extras)
+
+    def terms(self, chosen: tuple[str, ...], fee_bps: int) -> Terms:
+        """The order's terms: the extras the seller included stay, and the buyer adds any of the others."""
+        return self.service.terms((*self.extras, *chosen), fee_bps, on="this offer")
+
+    def check_answer(self, user_id: str, now: datetime) -> None:
+        """Who may accept or decline it, and when: the buyer it was made to, while it is open."""
+        self.check_open(now)
+        if self.buyer_id != user_id:
+            raise Refused("Only the buyer this offer was made to can answer it.")
+
+    def check_open(self, now: datetime) -> None:
+        if self.status is not OfferStatus.OPEN:
+            raise Refused(f"Offer {self.id} is already {self.status.value}.")
+        if now >= self.expires_at:
+            raise Refused(f"Offer {self.id} expired on {self.expires_at:%Y-%m-%d %H:%M} UTC.")

@@ -456,6 +456,17 @@ def test_a_buyer_chooses_an_offer_s_extras_when_accepting_it_and_the_total_inclu
     assert order.terms.delivery_days == 1
 
 
+def test_an_unknown_extra_on_an_offer_is_refused_in_the_offer_s_words(sqlite_market: Market) -> None:
+    m = sqlite_market
+    with pytest.raises(Refused, match=r"No extra called gold on this offer \(extras: nda, fast"):
+        offer(m, extras=("gold",))
+    offer_id = offer(m).ref
+    with pytest.raises(Refused, match=r"No extra called gold on this offer \(extras: nda, fast") as refused:
+        m.do(c.AnswerOffer, m.buyer, offer_id=offer_id, accept=True, extras=("gold",))
+    assert refused.value.field == "extras"
+    assert m.balance("payments:bea") == 0, "nothing is ordered, nothing charged"
+
+
 def test_an_expired_offer_is_not_listed_as_open(sqlite_market: Market, time_machine: Any) -> None:
     from adapters.db.queries import Queries
     time_machine.move_to(T0, tick=False)

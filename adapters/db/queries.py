@@ -27,6 +27,7 @@ from core.actor import Actor
 from core.community import Community, Withdrawal
 from core.errors import NotFound
 from core.events import Event
+from core.ids import normalise
 from core.order import Order
 from core.policy import Policy
 from core.terms import Listing, Offer
@@ -144,6 +145,12 @@ class Queries:
             query = query.where(ListingRow.active.is_(True))  # type: ignore[attr-defined]
         with self._session() as s:
             return [codec.load(Listing, row.data) for row in s.scalars(query)]
+
+    def offer(self, offer_id: str) -> Offer | None:
+        """An offer by its id as people type it (any case), whatever its status."""
+        with self._session() as s:
+            row = s.get(OfferRow, normalise(offer_id))
+            return None if row is None else codec.load(Offer, row.data)
 
     def offers(self, community_id: str, user_id: str, now: datetime, status: str = "open") -> list[Offer]:
         """A person's offers with this status; open ones only while they can still be accepted (an offer past

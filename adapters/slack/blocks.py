@@ -165,16 +165,22 @@ def extra_text(extra: Extra, currency: str) -> str:
 
 EXTRAS_BLOCK = "extras"  # extras-0, extras-1, ...: one checkbox list per ten extras, Slack's most in one
 ORDER_EXTRAS_CALLBACK = "gig:order-extras"  # the Order button's modal; its private_metadata is the listing id
+OFFER_EXTRAS_CALLBACK = "gig:offer-extras"  # an offer's Accept button's modal; its private_metadata is the offer id
 
 
 def extras_modal(service: Service, seller_id: str, callback_id: str, metadata: str,
-                 submit: str = "Place order") -> dict[str, Any]:
-    """A modal in which the buyer ticks the extras to order with a service: their prices are added to its own."""
-    intro = section(f"*{service.title}* · {money(service.price, service.currency)} · by {mention(seller_id)}\n"
+                 submit: str = "Place order", included: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A modal in which the buyer ticks the extras to order with a service: their prices are added to its own.
+    `included` are the codes of the extras a custom offer already holds: in its price, not offered again."""
+    kept = [e for e in service.extras if e.code in included]
+    addable = [e for e in service.extras if e.code not in included]
+    price = service.price + sum(e.price for e in kept)
+    holds = f" · includes {', '.join(e.name for e in kept)}" if kept else ""
+    intro = section(f"*{service.title}* · {money(price, service.currency)}{holds} · by {mention(seller_id)}\n"
                     "Tick the extras you want: each one's price is added to the total paid into escrow.")
     fields = [Field(f"{EXTRAS_BLOCK}-{n}", "Extras" if n == 0 else "More extras", "checkboxes", optional=True,
-                    options=tuple((e.code, extra_text(e, service.currency)) for e in service.extras[start:start + 10]))
-              for n, start in enumerate(range(0, len(service.extras), 10))]
+                    options=tuple((e.code, extra_text(e, service.currency)) for e in addable[start:start + 10]))
+              for n, start in enumerate(range(0, len(addable), 10))]
     return modal(f"Order {service.title}", submit, [intro, *(input_block(f) for f in fields)], callback_id, metadata)
 
 
@@ -278,8 +284,10 @@ OFFER_FIELDS = (Field("buyer", "Buyer", "user"),)
 
 
 def offer_modal(currency: str) -> dict[str, Any]:
-    fields = OFFER_FIELDS + tuple(f for f in LISTING_FIELDS if f.key != "extras")
-    blocks = [context(f"A custom offer to one buyer. Prices are in {currency}.")] + [input_block(f) for f in fields]
+    """The seller's custom offer: a listing's inputs and the buyer; its extras are the buyer's to add on accepting."""
+    fields = OFFER_FIELDS + LISTING_FIELDS
+    blocks = [context(f"A custom offer to one buyer. Prices are in {currency}. The buyer may add any of its extras "
+                      "when accepting it.")] + [input_block(f) for f in fields]
     return modal("Custom offer", "Send offer", blocks, OFFER_CALLBACK)
 
 

@@ -88,6 +88,7 @@ class SlackListeners:
         app.view(b.LISTING_CALLBACK)(guarded(self.on_listing))
         app.view(b.OFFER_CALLBACK)(guarded(self.on_offer))
         app.view(b.ORDER_EXTRAS_CALLBACK)(guarded(self.on_order_extras))
+        app.view(b.OFFER_EXTRAS_CALLBACK)(guarded(self.on_offer_extras))
         app.event("app_home_opened")(guarded(self.on_home))
         app.event("message")(guarded(self.on_message))
 
@@ -185,14 +186,29 @@ class SlackListeners:
     async def on_order_extras(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
                               context: AsyncBoltContext) -> None:
         """The extras modal's submission: the listing ordered with the extras ticked, or the refusal in the modal."""
+        await self._extras_submitted(ack, body, view, lambda actor, extras, key: c.PlaceOrder(
+            actor=actor, listing_id=view.get("private_metadata") or "", extras=extras, key=key), context["actor"])
+
+    async def on_offer_extras(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
+                              client: AsyncWebClient) -> None:
+        """An offer's extras modal: the offer accepted with the extras ticked added, or the refusal in the modal."""
+        offer_id, actor = view.get("private_metadata") or "", context["actor"]
+        outcome = await self._extras_submitted(ack, body, view, lambda actor, extras, key: c.AnswerOffer(
+            actor=actor, offer_id=offer_id, accept=True, extras=extras, key=key), actor)
+        if outcome is not None:
+            await self.tell(body, client, actor, f"Order {outcome.ref} placed from offer {offer_id}.")
+
+    async def _extras_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any],
+                                make: Callable[[Actor, tuple[str, ...], str], c.Command], actor: Actor) -> Outcome | None:
+        """Run the command for the extras ticked before the ack: a refusal is shown in the modal, under the extras."""
         extras = b.chosen_extras(view, read_values(view).chosen)
         try:
-            await self.runtime.handle(c.PlaceOrder(actor=context["actor"], listing_id=view.get("private_metadata") or "",
-                                                   extras=extras, key=request_key(body)))
+            outcome = await self.runtime.handle(make(actor, extras, request_key(body)))
         except Refused as refusal:
             await ack(response_action="errors", errors={f"{b.EXTRAS_BLOCK}-0": refusal.reason})
-            return
+            return None
         await ack()
+        return outcome
 
     # ---- modals --------------------------------------------------------------------------------------------
     async def on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
@@ -285,6 +301,8 @@ class SlackListeners:
             if which == "w":
                 await self.runtime.handle(c.WithdrawOffer(actor=actor, offer_id=offer_id, key=request_key(body)))
             elif which in ("a", "d"):
+                if which == "a" and await self._choose_offer_extras(actor, offer_id, body, client):
+                    return
                 outcome = await self.runtime.handle(c.AnswerOffer(actor=actor, offer_id=offer_id, accept=which == "a",
                                                                   key=request_key(body)))
                 if which == "a":
@@ -293,6 +311,18 @@ class SlackListeners:
                 raise Refused("That button is not one of gigroom's.")
         except Refused as refusal:
             await self.tell(body, client, actor, refusal.reason, respond)
+
+    async def _choose_offer_extras(self, actor: Actor, offer_id: str, body: dict[str, Any],
+                                   client: AsyncWebClient) -> bool:
+        """An offer with extras to add opens a modal to tick them, once the core says this buyer may answer it now;
+        False for one without, accepted at once (an unknown offer is left to the core's refusal)."""
+        offer = await asyncio.to_thread(self.runtime.queries.offer, offer_id)
+        if offer is None or offer.community_id != actor.community_id or not offer.addable:
+            return False
+        offer.check_answer(actor.user_id, self.runtime.clock.now())
+        await client.views_open(trigger_id=body["trigger_id"], view=b.extras_modal(
+            offer.service, offer.seller_id, b.OFFER_EXTRAS_CALLBACK, offer.id, "Accept offer", offer.extras))
+        return True
 
     # ---- events ------------------------------------------------------------------------------------------
     async def on_home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:

@@ -115,14 +115,14 @@ class SlackSink:
             state = "takes orders" if event.active else "is paused"
             await self._dm(attempt, event.seller_id, f"Listing {event.listing_id} ({event.title}) {verb}: it {state}.")
         elif isinstance(event, ev.WithdrawalRequested | ev.WithdrawalPaid):
-            await self._dm(attempt, event.seller_id, describe(event))
+            await self._dm(attempt, event.seller_id, describe(event, b.mention))
         elif isinstance(event, ev.OfferMade):
-            text = mentions(describe(event), event.seller_id, event.buyer_id)
+            text = describe(event, b.mention)
             await self._dm(attempt, event.buyer_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "ad")])
             await self._dm(attempt, event.seller_id, text, blocks=[b.section(text), b.offer_buttons(event.offer_id, "w")])
         elif isinstance(event, ev.OfferClosed):
             for user_id in (event.buyer_id, event.seller_id):
-                await self._dm(attempt, user_id, describe(event))
+                await self._dm(attempt, user_id, describe(event, b.mention))
 
     async def _order_event(self, attempt: Attempt, event: ev.OrderEvent) -> None:
         client = attempt.client
@@ -134,7 +134,7 @@ class SlackSink:
             return  # written in the order's channel: it is there already, and now in the record too
         if place is None and isinstance(event, ev.OrderAccepted):
             place = await self._open_channel(client, order)
-        text = mentions(describe(event), order.buyer_id, order.seller_id)
+        text = describe(event, b.mention)
         if event.seller_only:
             await self._dm(attempt, order.seller_id, text)
             return
@@ -229,10 +229,3 @@ class SlackSink:
                 log.warning("no direct message to %s: %s", user_id, error.response.get("error"))
 
         await attempt.once(f"{step}:{user_id}", send)
-
-
-def mentions(text: str, *user_ids: str) -> str:
-    """Slack shows `<@U123>` as the person's name: each of these user ids, where it stands alone, becomes one."""
-    for user_id in dict.fromkeys(u for u in user_ids if u):
-        text = re.sub(rf"(?<![<@\w]){re.escape(user_id)}(?![\w>])", f"<@{user_id}>", text)
-    return text
